@@ -40,12 +40,11 @@ int sbc_field_set_str(char *field, size_t size, const char *val)
 }
 
 
+/* Does the field hold exactly val? Reads no further than the field. */
 bool sbc_field_eq(const char *field, size_t size, const struct pl *val)
 {
-	size_t len = strnlen(field, size);
-
-	return len == val->l && len < size &&
-		(!len || !memcmp(field, val->p, len));
+	return val->l < size && field[val->l] == '\0' &&
+		(!val->l || !memcmp(field, val->p, val->l));
 }
 
 

@@ -37,6 +37,7 @@ struct sbc_shm {
 	uint8_t *base;
 	uint64_t size;
 	int fd;
+	bool huge;
 	struct sbc_table tbl[SBC_TBL_COUNT];
 };
 

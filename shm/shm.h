@@ -26,6 +26,7 @@ struct sbc_shm_conf {
 	uint32_t dlg_max;    /* dialogs.max: dialogs the table holds */
 	uint32_t writers;    /* processes that may write: supervisor, workers */
 	uint32_t ring_size;  /* changes kept per writer, a power of two */
+	bool huge_pages;     /* use 2 MiB pages if the host has them reserved */
 };
 
 enum {
@@ -38,8 +39,10 @@ struct sbc_writer;
 
 int      sbc_shm_create(struct sbc_shm **shmp, const struct sbc_shm_conf *conf);
 int      sbc_shm_attach(struct sbc_shm **shmp, int fd);
+int      sbc_shm_populate(const struct sbc_shm *shm);
 int      sbc_shm_fd(const struct sbc_shm *shm);
 uint64_t sbc_shm_size(const struct sbc_shm *shm);
+bool     sbc_shm_huge(const struct sbc_shm *shm);
 uint32_t sbc_shm_writers(const struct sbc_shm *shm);
 uint32_t sbc_shm_max(const struct sbc_shm *shm, enum sbc_tbl tbl);
 uint32_t sbc_shm_slots(const struct sbc_shm *shm, enum sbc_tbl tbl);
