@@ -42,14 +42,19 @@ static bool owner_alive(const struct check *ck, uint64_t c)
 static bool slot_drop(const struct check *ck, uint32_t s, uint64_t c,
 		      enum sbc_chg_kind kind)
 {
-	uint64_t tomb = sbc_ctl_tomb(c);
+	const enum sbc_tbl tbl = ck->t->ops->tbl;
+	uint64_t tomb = sbc_ctl_tomb(c, ck->w->index);
+	/* an update held a counted record; an insert had not counted yet */
+	int delta = sbc_ctl_state(c) == SBC_SLOT_LIVE ? -1 : 0;
+
+	if (delta)
+		sbc_count_begin(ck->w, tbl, s, tomb, delta);
 
 	if (!atomic_compare_exchange_strong(&ck->t->ctl[s], &c, tomb))
 		return false;
 
-	/* an update held a counted record; an insert had not counted yet */
-	if (sbc_ctl_state(c) == SBC_SLOT_LIVE)
-		sbc_table_count(ck->w, ck->t->ops->tbl, -1);
+	if (delta)
+		sbc_count_commit(ck->w, tbl, delta);
 
 	sbc_ring_append(ck->w, ck->t->ops->tbl, s, sbc_ctl_ver(tomb), kind);
 
@@ -175,6 +180,13 @@ int sbc_shm_check(struct sbc_writer *w, struct sbc_check_report *rep)
 		return EINVAL;
 
 	memset(rep, 0, sizeof(*rep));
+
+	for (i = 0; i < (int)sbc_shm_writers(w->shm); i++) {
+		if (i != (int)w->index && !sbc_writer_alive(w->shm, (uint32_t)i) &&
+		    !sbc_count_settle(w->shm, (uint32_t)i))
+			++rep->unsettled;
+	}
+
 	ck.w   = w;
 	ck.rep = rep;
 	ck.now = sbc_now_ms();

@@ -4,8 +4,10 @@
  * Both are run by one process only, the supervisor (tests stand in for it):
  * the sweep's tombstone compaction relies on there being a single compactor.
  *
- * The checker walks the whole segment. A slot a dead writer left
- * half-written is reclaimed; a live record that is unreachable from its home
+ * The checker walks the whole segment. It settles the count of the last
+ * change of each dead writer, and reclaims the slots a dead writer left
+ * half-written; it must run between a writer's death and the start of its
+ * replacement. A live record that is unreachable from its home
  * slot, or a second copy of a key, would be a bug in the tables: it is
  * counted as an error and repaired, so the table keeps serving.
  */
@@ -18,6 +20,7 @@ struct sbc_check_report {
 	uint32_t tombs;
 	uint32_t busy;        /* being written by a live writer */
 	uint32_t reclaimed;   /* half-written by a dead writer: reclaimed */
+	uint32_t unsettled;   /* a dead writer's last change, count unknown */
 	uint32_t errors;      /* bad state, unreachable or duplicate: repaired */
 };
 

@@ -63,10 +63,11 @@ static inline uint64_t sbc_ctl_make(uint32_t ver, uint32_t sig,
 		(uint64_t)(writer & 0xff) << 54 | (uint64_t)st << 62;
 }
 
-/* The word a slot gets when it becomes a tombstone, from even or odd. */
-static inline uint64_t sbc_ctl_tomb(uint64_t c)
+/* The word a slot gets when writer w makes it a tombstone, from even or
+ * odd. The writer's index makes the word its own (see count.c). */
+static inline uint64_t sbc_ctl_tomb(uint64_t c, uint32_t w)
 {
-	return sbc_ctl_make((sbc_ctl_ver(c) | 1) + 1, 0, 0, SBC_SLOT_TOMB);
+	return sbc_ctl_make((sbc_ctl_ver(c) | 1) + 1, 0, w, SBC_SLOT_TOMB);
 }
 
 static inline bool sbc_ctl_primary_eq(uint64_t c, uint32_t sig)

@@ -46,11 +46,17 @@ struct sbc_writer {
 	struct sbc_wblk *blk;
 	uint32_t index;
 	int32_t pid;
+	uint32_t seq;                      /* of the last counted change */
 	int64_t used_sum[SBC_TBL_COUNT];   /* every writer's count, last summed */
 	uint32_t since_sum[SBC_TBL_COUNT]; /* own inserts since then */
 	uint32_t sweep_pos[SBC_TBL_COUNT]; /* where the next sweep starts */
 };
 
 struct sbc_wblk *sbc_shm_wblk(const struct sbc_shm *shm, uint32_t index);
+void sbc_count_resume(struct sbc_writer *w);
+void sbc_count_begin(struct sbc_writer *w, enum sbc_tbl tbl, uint32_t slot,
+		     uint64_t after, int delta);
+void sbc_count_commit(struct sbc_writer *w, enum sbc_tbl tbl, int delta);
+bool sbc_count_settle(struct sbc_shm *shm, uint32_t index);
 void sbc_ring_append(struct sbc_writer *w, enum sbc_tbl tbl, uint32_t slot,
 		     uint32_t version, enum sbc_chg_kind kind);

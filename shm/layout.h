@@ -31,7 +31,9 @@ struct sbc_ring_ent {
 struct sbc_wblk {
 	_Atomic int32_t  pid;     /* 0: no live process holds this index */
 	uint32_t         pad;
-	_Atomic int64_t  used[SBC_TBL_COUNT]; /* inserts minus removals */
+	_Atomic uint64_t count[SBC_TBL_COUNT]; /* records << 24 | last seq */
+	_Atomic uint64_t pend;    /* the change being counted (count.c) */
+	_Atomic uint64_t pend_ctl; /* the word it leaves in its slot */
 	_Atomic uint64_t head;    /* next ring position */
 	alignas(SBC_CACHELINE) struct sbc_ring_ent ring[];
 };

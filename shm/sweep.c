@@ -47,11 +47,12 @@ static void expire_slot(const struct sbc_table *t, struct sbc_writer *w,
 	if (expires > now)
 		return;
 
-	tomb = sbc_ctl_tomb(c);
+	tomb = sbc_ctl_tomb(c, w->index);
+	sbc_count_begin(w, t->ops->tbl, s, tomb, -1);
 	if (!atomic_compare_exchange_strong(&t->ctl[s], &c, tomb))
 		return;
 
-	sbc_table_count(w, t->ops->tbl, -1);
+	sbc_count_commit(w, t->ops->tbl, -1);
 	sbc_ring_append(w, t->ops->tbl, s, sbc_ctl_ver(tomb), SBC_CHG_EXPIRE);
 	++rep->expired;
 }
@@ -76,7 +77,7 @@ static bool compact_slot(const struct sbc_table *t, uint32_t j)
 
 	/* an insert claimed the next slot meanwhile: keep its chain whole */
 	atomic_compare_exchange_strong(&t->ctl[j], &empty,
-				       sbc_ctl_tomb(empty));
+				       sbc_ctl_tomb(empty, 0));
 
 	return false;
 }

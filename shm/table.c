@@ -249,6 +249,33 @@ int sbc_table_get(const struct sbc_table *t, const struct sbc_tkey *k,
 
 
 /*
+ * A walk along a chain is not a snapshot: a key deleted behind it and
+ * written again ahead of it is met twice. If rec's key is among the n
+ * records of recv already, the later copy, the newer one, replaces it.
+ */
+static bool met_before(const struct sbc_table *t, uint8_t *recv, size_t n,
+		       const void *rec)
+{
+	_Alignas(8) uint8_t keybuf[SBC_KEY_MAX];
+	struct sbc_tkey tk;
+	size_t i;
+
+	t->ops->key_of(rec, &tk, keybuf);
+
+	for (i = 0; i < n; i++) {
+		uint8_t *old = recv + i * t->ops->rec_size;
+
+		if (t->ops->match(old, tk.key)) {
+			memcpy(old, rec, t->ops->rec_size);
+			return true;
+		}
+	}
+
+	return false;
+}
+
+
+/*
  * Copy every live record whose primary key matches k's into recv. A
  * record's chain starts at its primary key's home slot, so one probe finds
  * them all. Returns ENOBUFS when more than max matched, EAGAIN when a slot
@@ -281,7 +308,7 @@ static int probe_all(const struct sbc_table *t, const struct sbc_tkey *k,
 
 		if (err || !sbc_ctl_primary_eq(c, k->sig) ||
 		    !t->ops->match_primary(rec, k->key) ||
-		    sbc_rec_expired(rec, now))
+		    sbc_rec_expired(rec, now) || met_before(t, recv, n, rec))
 			continue;
 
 		if (n < max)
@@ -333,20 +360,6 @@ int sbc_table_read_slot(const struct sbc_table *t, uint32_t slot,
 		return err;
 
 	return sbc_rec_expired(rec, now) ? ENOENT : 0;
-}
-
-
-/* Counts are kept per writer, so that counting never contends. */
-void sbc_table_count(struct sbc_writer *w, enum sbc_tbl tbl, int64_t delta)
-{
-	_Atomic int64_t *used = &w->blk->used[tbl];
-
-	atomic_store_explicit(used, atomic_load_explicit(used,
-			      memory_order_relaxed) + delta,
-			      memory_order_relaxed);
-
-	if (delta > 0)
-		w->since_sum[tbl] += (uint32_t)delta;
 }
 
 
@@ -478,18 +491,14 @@ static int verify_claim(const struct sbc_table *t, const struct sbc_tkey *k,
 }
 
 
-static uint64_t publish(const struct sbc_table *t, uint32_t s, uint64_t own,
-			const void *rec)
+/* Write the record of slot s, owned by us, and publish it as word pub. */
+static void publish(const struct sbc_table *t, uint32_t s, uint64_t pub,
+		    const void *rec)
 {
-	uint64_t pub = sbc_ctl_make(sbc_ctl_ver(own) + 1, sbc_ctl_sig(own), 0,
-				    SBC_SLOT_LIVE);
-
 	/* the record's stores must not become visible before the odd version */
 	atomic_thread_fence(memory_order_release);
 	memcpy(sbc_table_rec(t, s), rec, t->ops->rec_size);
 	atomic_store_explicit(&t->ctl[s], pub, memory_order_release);
-
-	return pub;
 }
 
 
@@ -504,7 +513,9 @@ static int update(const struct sbc_table *t, struct sbc_writer *w,
 	if (!ctl_cas(t, hit->slot, hit->ctl, own))
 		return ESTALE;
 
-	pub = publish(t, hit->slot, own, rec);
+	pub = sbc_ctl_make(sbc_ctl_ver(own) + 1, sbc_ctl_sig(own), 0,
+			   SBC_SLOT_LIVE);
+	publish(t, hit->slot, pub, rec);
 
 	/* an expired record was invisible: for a follower this is new */
 	sbc_ring_append(w, t->ops->tbl, hit->slot, sbc_ctl_ver(pub),
@@ -529,13 +540,16 @@ static int insert(const struct sbc_table *t, struct sbc_writer *w,
 	err = verify_claim(t, k, free->slot, spare);
 	if (err) {
 		/* give it back as a tombstone: a probe may have passed it */
-		atomic_store_explicit(&t->ctl[free->slot], sbc_ctl_tomb(own),
+		atomic_store_explicit(&t->ctl[free->slot],
+				      sbc_ctl_tomb(own, w->index),
 				      memory_order_release);
 		return err;
 	}
 
-	pub = publish(t, free->slot, own, rec);
-	sbc_table_count(w, t->ops->tbl, +1);
+	pub = sbc_ctl_make(sbc_ctl_ver(own) + 1, k->sig, 0, SBC_SLOT_LIVE);
+	sbc_count_begin(w, t->ops->tbl, free->slot, pub, +1);
+	publish(t, free->slot, pub, rec);
+	sbc_count_commit(w, t->ops->tbl, +1);
 	sbc_ring_append(w, t->ops->tbl, free->slot, sbc_ctl_ver(pub),
 			SBC_CHG_INSERT);
 
@@ -607,11 +621,12 @@ int sbc_table_del(struct sbc_table *t, struct sbc_writer *w,
 			return err;
 
 		expired = sbc_rec_expired(spare, now);
-		tomb = sbc_ctl_tomb(f.ctl);
+		tomb = sbc_ctl_tomb(f.ctl, w->index);
+		sbc_count_begin(w, t->ops->tbl, f.slot, tomb, -1);
 		if (!ctl_cas(t, f.slot, f.ctl, tomb))
 			continue;
 
-		sbc_table_count(w, t->ops->tbl, -1);
+		sbc_count_commit(w, t->ops->tbl, -1);
 		sbc_ring_append(w, t->ops->tbl, f.slot, sbc_ctl_ver(tomb),
 				expired ? SBC_CHG_EXPIRE : SBC_CHG_DELETE);
 

@@ -33,7 +33,6 @@ int sbc_table_read_slot(const struct sbc_table *t, uint32_t slot,
 uint32_t sbc_table_home(const struct sbc_table *t, const struct sbc_tkey *k);
 int  sbc_table_copy(const struct sbc_table *t, uint32_t slot, uint64_t *c,
 		    void *rec);
-void sbc_table_count(struct sbc_writer *w, enum sbc_tbl tbl, int64_t delta);
 bool sbc_rec_expired(const void *rec, uint64_t now);
 
 static inline uint32_t sbc_table_next(const struct sbc_table *t, uint32_t s)

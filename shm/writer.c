@@ -64,6 +64,7 @@ int sbc_writer_attach(struct sbc_writer **wp, struct sbc_shm *shm,
 	w->blk   = blk;
 	w->index = index;
 	w->pid   = pid;
+	sbc_count_resume(w);
 
 	*wp = w;
 
@@ -91,18 +92,4 @@ bool sbc_writer_alive(const struct sbc_shm *shm, uint32_t index)
 uint32_t sbc_writer_index(const struct sbc_writer *w)
 {
 	return w ? w->index : 0;
-}
-
-
-/* Records in a table: the sum of every writer's inserts minus removals. */
-int64_t sbc_shm_count(const struct sbc_shm *shm, enum sbc_tbl tbl)
-{
-	uint32_t i, writers = sbc_shm_writers(shm);
-	int64_t sum = 0;
-
-	for (i = 0; i < writers; i++)
-		sum += atomic_load_explicit(&sbc_shm_wblk(shm, i)->used[tbl],
-					    memory_order_relaxed);
-
-	return sum;
 }

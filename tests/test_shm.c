@@ -3,9 +3,9 @@
  * dialog tables, expiry, a full table, fields too long, hash collisions,
  * the change ring and its wrap-around, the sweep and the checker.
  *
- * The checker's tests use the slot control words directly (shm's private
- * headers) to lay down the states a killed writer or a bug would leave; the
- * last one kills a real writer process instead.
+ * The checker's tests use the slot control words and count notes directly
+ * (shm's private headers) to lay down the states a killed writer or a bug
+ * would leave; the last one kills a real writer process instead.
  */
 
 #include <setjmp.h>
@@ -821,10 +821,92 @@ static void test_writers(void **state)
 }
 
 
+/*
+ * A child writer removes a binding as sbc_reg_del() does, but dies after
+ * `steps` of its three steps: note the change, make it, count it.
+ */
+static void child_dies_in_delete(struct fixture *f, int steps)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		const struct sbc_table *t = &f->shm->tbl[SBC_TBL_REG];
+		struct sbc_writer *cw = NULL;
+		uint32_t s = slot_of(f, "sip:alice@example.com");
+		uint64_t c = t->ctl[s], tomb;
+
+		if (sbc_writer_attach(&cw, f->shm, 1))
+			_exit(1);
+
+		tomb = sbc_ctl_tomb(c, 1);
+		sbc_count_begin(cw, SBC_TBL_REG, s, tomb, -1);
+		if (steps > 1)
+			atomic_store(&t->ctl[s], tomb);
+		_exit(0);
+	}
+
+	assert_int_equal(pid, waitpid(pid, &status, 0));
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	sbc_writer_gone(f->shm, 1);
+}
+
+
+static void test_count_settles_dead_delete(void **state)
+{
+	struct fixture *f = *state;
+	struct sbc_check_report rep;
+	struct sbc_reg r;
+
+	reg_make(&r, "sip:alice@example.com", "<urn:uuid:1>", T0 + TTL);
+	assert_int_equal(0, sbc_reg_put(f->w, &r, T0));
+
+	/* noted, not made: the record stays, and so does its count */
+	child_dies_in_delete(f, 1);
+	assert_int_equal(0, sbc_shm_check(f->w, &rep));
+	assert_int_equal(0, rep.unsettled);
+	assert_int_equal(1, rep.live);
+	assert_int_equal(1, sbc_shm_count(f->shm, SBC_TBL_REG));
+
+	/* made, not counted: the checker counts it */
+	child_dies_in_delete(f, 2);
+	assert_int_equal(1, sbc_shm_count(f->shm, SBC_TBL_REG));
+	assert_int_equal(0, sbc_shm_check(f->w, &rep));
+	assert_int_equal(0, rep.unsettled);
+	assert_int_equal(0, rep.live);
+	assert_int_equal(0, sbc_shm_count(f->shm, SBC_TBL_REG));
+
+	/* settled once: a second check changes nothing */
+	assert_int_equal(0, sbc_shm_check(f->w, &rep));
+	assert_int_equal(0, sbc_shm_count(f->shm, SBC_TBL_REG));
+}
+
+
+/* Another writer reused the slot before the checker ran: unknowable. */
+static void test_count_unsettled(void **state)
+{
+	struct fixture *f = *state;
+	struct sbc_check_report rep;
+	struct sbc_reg r;
+
+	reg_make(&r, "sip:alice@example.com", "<urn:uuid:1>", T0 + TTL);
+	assert_int_equal(0, sbc_reg_put(f->w, &r, T0));
+
+	child_dies_in_delete(f, 2);
+	assert_int_equal(0, sbc_reg_put(f->w, &r, T0));
+
+	assert_int_equal(0, sbc_shm_check(f->w, &rep));
+	assert_int_equal(1, rep.unsettled);
+	assert_int_equal(1, rep.live);
+}
+
+
 /* A real writer process killed while it writes: the checker reclaims. */
 static void test_check_after_kill(void **state)
 {
 	struct fixture *f = *state;
+	struct pl aor = PL("sip:hot@example.com"), inst = PL("<urn:uuid:1>");
 	struct sbc_check_report rep;
 	uint32_t reclaimed = 0;
 	struct sbc_reg r;
@@ -832,7 +914,8 @@ static void test_check_after_kill(void **state)
 
 	reg_make(&r, "sip:hot@example.com", "<urn:uuid:1>", UINT64_MAX);
 
-	for (attempt = 0; attempt < 500 && !reclaimed; attempt++) {
+	for (attempt = 0; attempt < 500 && (attempt < 50 || !reclaimed);
+	     attempt++) {
 		int status;
 		pid_t pid = fork();
 
@@ -845,6 +928,8 @@ static void test_check_after_kill(void **state)
 			for (;;) {
 				++r.cseq;
 				sbc_reg_put(cw, &r, T0);
+				if (r.cseq % 2)
+					sbc_reg_del(cw, &aor, &inst, T0);
 			}
 		}
 
@@ -857,6 +942,9 @@ static void test_check_after_kill(void **state)
 		assert_int_equal(0, sbc_shm_check(f->w, &rep));
 		assert_int_equal(0, rep.errors);
 		assert_int_equal(0, rep.busy);
+		assert_int_equal(0, rep.unsettled);
+		assert_int_equal(rep.live + rep.expired,
+				 sbc_shm_count(f->shm, SBC_TBL_REG));
 		reclaimed += rep.reclaimed;
 	}
 
@@ -870,6 +958,7 @@ static void test_check_after_kill(void **state)
 	assert_int_equal(0, reg_del(f, "sip:hot@example.com", "<urn:uuid:1>",
 				    T0));
 	check_clean(f, 0);
+	assert_int_equal(0, sbc_shm_count(f->shm, SBC_TBL_REG));
 }
 
 
@@ -903,6 +992,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_check_repairs_broken_chain,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_count_settles_dead_delete,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_count_unsettled, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_check_after_kill, setup,
 						teardown),
 	};

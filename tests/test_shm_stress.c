@@ -60,6 +60,7 @@ static void totals_add(struct stress_totals *sum,
 	sum->overflows       += t->overflows;
 	sum->overflows_parent += t->overflows_parent;
 	sum->drift           += t->drift;
+	sum->unsettled       += t->unsettled;
 
 	for (int i = 0; i < SBC_TBL_COUNT; i++)
 		sum->live[i] += t->live[i];
@@ -77,17 +78,17 @@ static void print_totals(const char *what, const struct stress_totals *t)
 		      t->rounds, secs, STRESS_WORKERS, c->ops,
 		      secs > 0 ? c->ops / secs / 1e6 : 0.0, c->puts, c->dels,
 		      c->gets, c->lookups);
-	print_message("%s: EAGAIN %" PRIu64 ", ENOSPC %" PRIu64 ", a key"
-		      " twice in one lookup %" PRIu64 ", swept %" PRIu64
-		      " expired, compacted %" PRIu64 " tombstones, followed %"
-		      PRIu64 " changes (%" PRIu64 " overflows)\n", what,
-		      c->eagain, c->enospc, c->lookup_dups, t->swept,
-		      t->compacted, t->changes, t->overflows);
+	print_message("%s: EAGAIN %" PRIu64 ", ENOSPC %" PRIu64 ", swept %"
+		      PRIu64 " expired, compacted %" PRIu64 " tombstones,"
+		      " followed %" PRIu64 " changes (%" PRIu64 " overflows)\n",
+		      what, c->eagain, c->enospc, t->swept, t->compacted,
+		      t->changes, t->overflows);
 	print_message("%s: %u kills, %u checker runs, %" PRIu64 " half-written"
 		      " slots reclaimed (%" PRIu64 " reclaims in the ring),"
-		      " count drift %" PRId64 ", %u bindings and %u dialogs"
-		      " left\n", what, t->kills, t->checks, t->reclaimed,
-		      t->reclaim_changes, t->drift, t->live[SBC_TBL_REG],
+		      " count drift %" PRId64 " (%" PRIu64 " unsettled),"
+		      " %u bindings and %u dialogs left\n", what, t->kills,
+		      t->checks, t->reclaimed, t->reclaim_changes, t->drift,
+		      t->unsettled, t->live[SBC_TBL_REG],
 		      t->live[SBC_TBL_DLG]);
 }
 

@@ -271,7 +271,7 @@ static int dlg_del(struct sbc_writer *w, uint32_t key, uint64_t now)
 /* Every live dialog of Call-ID `group`, into tagv by fork. The vector has
  * room for twice the group, so a duplicate shows instead of hiding. */
 static int dlg_lookup(const struct sbc_shm *shm, uint32_t group,
-		      uint64_t now, struct stress_tag *tagv, uint32_t *dups)
+		      uint64_t now, struct stress_tag *tagv)
 {
 	struct sbc_dlg dlgv[2 * FORKS];
 	struct stress_tag tag;
@@ -280,7 +280,6 @@ static int dlg_lookup(const struct sbc_shm *shm, uint32_t group,
 	uint32_t key;
 	int err;
 
-	*dups = 0;
 	memset(tagv, 0, FORKS * sizeof(*tagv));
 	pl_set_str(&call_id, callid_str[group]);
 
@@ -298,7 +297,7 @@ static int dlg_lookup(const struct sbc_shm *shm, uint32_t group,
 			return err;
 
 		err = stress_collect(&stress_dlg_table, group, key, &tag,
-				     tagv, dups);
+				     tagv);
 		if (err)
 			return err;
 	}

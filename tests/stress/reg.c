@@ -223,9 +223,9 @@ static int reg_del(struct sbc_writer *w, uint32_t key, uint64_t now)
 
 
 /* Every live binding of AOR `group`, into tagv by instance. The vector
- * has room for twice the group, so a duplicate shows instead of hiding. */
+ * has room for twice the group, so a key returned twice shows. */
 static int reg_lookup(const struct sbc_shm *shm, uint32_t group,
-		      uint64_t now, struct stress_tag *tagv, uint32_t *dups)
+		      uint64_t now, struct stress_tag *tagv)
 {
 	struct sbc_reg regv[2 * INSTANCES];
 	struct stress_tag tag;
@@ -234,7 +234,6 @@ static int reg_lookup(const struct sbc_shm *shm, uint32_t group,
 	uint32_t key;
 	int err;
 
-	*dups = 0;
 	memset(tagv, 0, INSTANCES * sizeof(*tagv));
 	pl_set_str(&aor, aor_str[group]);
 
@@ -252,7 +251,7 @@ static int reg_lookup(const struct sbc_shm *shm, uint32_t group,
 			return err;
 
 		err = stress_collect(&stress_reg_table, group, key, &tag,
-				     tagv, dups);
+				     tagv);
 		if (err)
 			return err;
 	}

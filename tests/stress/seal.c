@@ -118,16 +118,12 @@ int stress_seal_check(const char *field, size_t size, uint64_t hash,
 
 /*
  * Place a record a lookup returned among the members of its group. It must
- * belong to the group. A key met twice sets its bit in *dups and the later
- * copy stays: a lookup copies one slot after another, not the whole chain
- * at one instant, so while others write, it may copy a record, and then the
- * same key re-inserted further along the chain once that record was
- * deleted. Where no one writes (the workers' own keys, the final check) a
- * key twice is a failure.
+ * belong to the group, and come only once: the table drops a key its walk
+ * met twice (deleted behind it, written again ahead of it).
  */
 int stress_collect(const struct stress_table *t, uint32_t group,
 		   uint32_t key, const struct stress_tag *tag,
-		   struct stress_tag *tagv, uint32_t *dups)
+		   struct stress_tag *tagv)
 {
 	struct stress_tag *slot = &tagv[key % t->group];
 
@@ -142,7 +138,7 @@ int stress_collect(const struct stress_table *t, uint32_t group,
 			    " (w%u g%u s%u and w%u g%u s%u)", t->name, group,
 			    key, slot->writer, slot->gen, slot->seq,
 			    tag->writer, tag->gen, tag->seq);
-		*dups |= 1u << (key % t->group);
+		return EBADMSG;
 	}
 
 	*slot = *tag;

@@ -40,8 +40,8 @@ struct stress_tag {
 };
 
 /* One table as the test drives it. get, lookup and read_slot check the
- * record's seal and key and return EBADMSG, with a note, when they fail.
- * lookup sets bit m of *dups when member m came back twice (see seal.c). */
+ * record's seal and key and return EBADMSG, with a note, when they fail;
+ * lookup does so too when it returns a key twice. */
 struct stress_table {
 	enum sbc_tbl tbl;
 	const char *name;
@@ -52,7 +52,7 @@ struct stress_table {
 		   struct stress_tag *tag);
 	int (*del)(struct sbc_writer *w, uint32_t key, uint64_t now);
 	int (*lookup)(const struct sbc_shm *shm, uint32_t group,
-		      uint64_t now, struct stress_tag *tagv, uint32_t *dups);
+		      uint64_t now, struct stress_tag *tagv);
 	int (*read_slot)(const struct sbc_shm *shm, uint32_t slot,
 			 uint64_t now, uint32_t *key, struct stress_tag *tag);
 };
@@ -108,7 +108,6 @@ struct stress_counts {
 	uint64_t lookups;
 	uint64_t eagain;
 	uint64_t enospc;
-	uint64_t lookup_dups;  /* a key twice in one lookup (see seal.c) */
 };
 
 /* One writer index's page of the control area. The worker keeps its facts
@@ -152,6 +151,8 @@ struct stress_totals {
 	uint64_t overflows_parent; /* of ring 0, where the checker writes */
 	uint32_t live[SBC_TBL_COUNT];
 	int64_t  drift;            /* records counted minus records found */
+	uint64_t unsettled;        /* dead writers' changes the checker could
+				      not tell made or not (shm/count.c) */
 };
 
 /* The supervisor's side of a round (round.c). */
@@ -184,7 +185,7 @@ uint64_t stress_hash(uint64_t h, const void *p, size_t n);
 uint64_t stress_hash_str(uint64_t h, const char *field, size_t size);
 int  stress_collect(const struct stress_table *t, uint32_t group,
 		    uint32_t key, const struct stress_tag *tag,
-		    struct stress_tag *tagv, uint32_t *dups);
+		    struct stress_tag *tagv);
 
 void stress_note(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));

@@ -104,13 +104,12 @@ static int lookups_agree(const struct sbc_shm *shm,
 			 const struct stress_tag *seen)
 {
 	struct stress_tag tagv[STRESS_GROUP_MAX];
-	uint32_t dups;
 	int err;
 
 	for (uint32_t group = 0; group < STRESS_KEYS / t->group; group++) {
 
-		err = t->lookup(shm, group, now, tagv, &dups);
-		if (err == EBADMSG || (!err && dups))
+		err = t->lookup(shm, group, now, tagv);
+		if (err == EBADMSG)
 			return EBADMSG;
 
 		if (err) {

@@ -268,12 +268,11 @@ static int step_lookup(struct worker *wk, const struct stress_table *t,
 {
 	struct stress_tag tagv[STRESS_GROUP_MAX];
 	uint64_t after;
-	uint32_t dups;
 	int err;
 
 	wk->rep->counts.lookups++;
 
-	err = t->lookup(wk->shm, group, sbc_now_ms(), tagv, &dups);
+	err = t->lookup(wk->shm, group, sbc_now_ms(), tagv);
 	after = sbc_now_ms();
 	if (err)
 		return check_read(wk, t, group * t->group, err, NULL, after);
@@ -281,13 +280,6 @@ static int step_lookup(struct worker *wk, const struct stress_table *t,
 	for (uint32_t m = 0; m < t->group; m++) {
 
 		uint32_t key = group * t->group + m;
-
-		if (dups & 1u << m) {
-			if (owns(wk, key))
-				return EBADMSG;
-
-			wk->rep->counts.lookup_dups++;
-		}
 
 		err = check_read(wk, t, key, tagv[m].writer ? 0 : ENOENT,
 				 &tagv[m], after);
