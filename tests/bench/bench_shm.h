@@ -70,3 +70,4 @@ struct bench {
 int bench_measure(struct bench *b, enum bench_op op, uint32_t procs,
 		  double *rate);
 int bench_ns(uint64_t *ns);
+int bench_latency(double *ns);
