@@ -1,0 +1,55 @@
+#!/bin/sh
+# Sets up and runs every test: installs what the build and the tests need
+# (daemon/deps.sh), then builds two fresh trees and runs `meson test` in
+# each: build-ci (warnings are errors) and build-asan (the same, under
+# AddressSanitizer and UndefinedBehaviorSanitizer, where any finding,
+# a leak included, fails the test that hit it). Exits non-zero if either
+# fails; the output ends with meson's summary of both. Works from any
+# directory, with no terminal and no standard input.
+set -u
+
+cd "$(dirname "$0")/.." || exit 1
+
+sh daemon/deps.sh </dev/null || exit 1
+
+ASAN_OPTIONS=halt_on_error=1:abort_on_error=1
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export ASAN_OPTIONS UBSAN_OPTIONS
+
+# run_tree DIR MESON-OPTION...: configure DIR afresh, build, test.
+# meson test's output is kept in DIR/test.out for the summary.
+run_tree() {
+	dir=$1
+	shift
+	rm -rf "$dir"
+
+	echo "== $dir: meson setup $*"
+	meson setup "$dir" -Dwerror=true "$@" </dev/null || return 1
+	meson compile -C "$dir" </dev/null || return 1
+
+	echo "== $dir: meson test"
+	{
+		meson test -C "$dir" --print-errorlogs </dev/null
+		echo $? >"$dir/test.rc"
+	} 2>&1 | tee "$dir/test.out"
+
+	return "$(cat "$dir/test.rc")"
+}
+
+status=0
+run_tree build-ci || status=1
+run_tree build-asan -Db_sanitize=address,undefined -Db_lundef=false ||
+	status=1
+
+echo
+for dir in build-ci build-asan; do
+	echo "== $dir summary"
+	if [ -f "$dir/test.out" ]; then
+		grep -E '^(Ok|Expected Fail|Fail|Unexpected Pass|Skipped|Timeout): ' \
+			"$dir/test.out"
+	else
+		echo "did not build"
+	fi
+done
+
+exit "$status"
