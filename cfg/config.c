@@ -30,6 +30,7 @@ enum key_type {
 	KEY_GROUP,
 	KEY_INT,      /* uint32_t in struct sbc_config, within [min, max] */
 	KEY_LEVEL,    /* enum sbc_log_level, written as its name */
+	KEY_BOOL,     /* bool in struct sbc_config */
 };
 
 struct key {
@@ -49,6 +50,9 @@ static const struct key schema[] = {
 	{"dialogs",           KEY_GROUP, 0, 0, 0},
 	{"dialogs.max",       KEY_INT,   1, DLG_MAX_LIMIT,
 	 offsetof(struct sbc_config, dlg_max)},
+	{"memory",            KEY_GROUP, 0, 0, 0},
+	{"memory.huge_pages", KEY_BOOL,  0, 0,
+	 offsetof(struct sbc_config, huge_pages)},
 	{"log",               KEY_GROUP, 0, 0, 0},
 	{"log.level",         KEY_LEVEL, 0, 0,
 	 offsetof(struct sbc_config, log_level)},
@@ -158,6 +162,24 @@ static int check_level(struct sbc_config *cfg, const struct key *key,
 }
 
 
+static int check_bool(struct sbc_config *cfg, const struct key *key,
+		      const config_setting_t *s, const char *path,
+		      char *errbuf, size_t errsz)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		return sbc_config_fail(errbuf, errsz, EINVAL,
+				       "%s:%u: '%s' must be true or false",
+				       path, config_setting_source_line(s),
+				       key->name);
+	}
+
+	*(bool *)(void *)((char *)cfg + key->off) =
+		config_setting_get_bool(s) != 0;
+
+	return 0;
+}
+
+
 static int check_setting(struct sbc_config *cfg, const config_setting_t *s,
 			 const char *prefix, const char *path,
 			 char *errbuf, size_t errsz)
@@ -188,6 +210,9 @@ static int check_setting(struct sbc_config *cfg, const config_setting_t *s,
 
 	case KEY_LEVEL:
 		return check_level(cfg, key, s, path, errbuf, errsz);
+
+	case KEY_BOOL:
+		return check_bool(cfg, key, s, path, errbuf, errsz);
 	}
 
 	return EINVAL;

@@ -17,6 +17,7 @@ struct sbc_config {
 	uint32_t workers;           /* workers: SIP worker processes */
 	uint32_t reg_max;           /* registrations.max: bindings held */
 	uint32_t dlg_max;           /* dialogs.max: dialogs held */
+	bool huge_pages;            /* memory.huge_pages: 2 MiB pages */
 	enum sbc_log_level log_level;   /* log.level */
 };
 

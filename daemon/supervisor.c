@@ -138,6 +138,7 @@ static int supervisor_start(struct supervisor **supp,
 		.dlg_max   = cfg->dlg_max,
 		.writers   = cfg->workers + 1,
 		.ring_size = SBC_SHM_RING_DEFAULT,
+		.huge_pages = cfg->huge_pages,
 	};
 	int err;
 
@@ -163,6 +164,11 @@ static int supervisor_start(struct supervisor **supp,
 	}
 
 	sbc_log_print(SBC_LOG_INFO, layout_print, sup->shm);
+
+	if (cfg->huge_pages && !sbc_shm_huge(sup->shm))
+		sbc_warn("memory.huge_pages is set but the host has not "
+			 "reserved enough 2 MiB pages (vm.nr_hugepages): "
+			 "the segment uses 4 KiB pages");
 
 	tmr_start(&sup->maint, MAINT_INTERVAL_MS, maint_handler, sup);
 	tmr_start(&sup->ready, 0, ready_handler, sup);

@@ -323,14 +323,17 @@ int sbc_shm_attach(struct sbc_shm **shmp, int fd)
 
 /*
  * Fault the whole segment into this process's page tables. Call it once in
- * each process forked after the segment was made, before serving.
+ * each process forked after the segment was made, before serving. A kernel
+ * older than 5.14 cannot (EINVAL): pages are then faulted in as they are
+ * first used, which is slower but just as correct.
  */
 int sbc_shm_populate(const struct sbc_shm *shm)
 {
 	if (!shm)
 		return EINVAL;
 
-	if (madvise(shm->base, shm->size, MADV_POPULATE_WRITE) < 0)
+	if (madvise(shm->base, shm->size, MADV_POPULATE_WRITE) < 0 &&
+	    errno != EINVAL)
 		return errno;
 
 	return 0;

@@ -112,6 +112,7 @@ static void test_defaults(void **state)
 	assert_int_equal(f->cfg->reg_max, 10000);
 	assert_int_equal(f->cfg->dlg_max, 10000);
 	assert_int_equal(f->cfg->log_level, SBC_LOG_INFO);
+	assert_false(f->cfg->huge_pages);
 	assert_string_equal(f->err, "");
 }
 
@@ -125,6 +126,7 @@ static void test_valid(void **state)
 		"workers = 3;\n"
 		"registrations = { max = 1000000; };\n"
 		"dialogs: { max = 0x100; }  // hex, colon, no semicolon\n"
+		"memory = { huge_pages = true; };\n"
 		"log = {\n"
 		"  level = \"debug\"; /* 4294967297 in a comment */\n"
 		"};\n");
@@ -135,6 +137,7 @@ static void test_valid(void **state)
 	assert_int_equal(f->cfg->workers, 3);
 	assert_int_equal(f->cfg->reg_max, 1000000);
 	assert_int_equal(f->cfg->dlg_max, 256);
+	assert_true(f->cfg->huge_pages);
 	assert_int_equal(f->cfg->log_level, SBC_LOG_DEBUG);
 }
 
@@ -195,6 +198,13 @@ static void test_wrong_type(void **state)
 {
 	expect_error(*state, "# sbcd\nworkers = \"four\";\n",
 		     EINVAL, 2, "'workers' must be an integer");
+}
+
+
+static void test_wrong_type_bool(void **state)
+{
+	expect_error(*state, "memory = {\n  huge_pages = 1;\n};\n",
+		     EINVAL, 2, "'memory.huge_pages' must be true or false");
 }
 
 
@@ -282,6 +292,7 @@ static void test_shipped_is_default(void **state)
 	assert_int_equal(f->cfg->reg_max, def->reg_max);
 	assert_int_equal(f->cfg->dlg_max, def->dlg_max);
 	assert_int_equal(f->cfg->log_level, def->log_level);
+	assert_int_equal(f->cfg->huge_pages, def->huge_pages);
 
 	mem_deref(def);
 }
@@ -302,6 +313,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_top, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_type, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_type_bool, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_float_for_int, setup,
 						teardown),
