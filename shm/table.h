@@ -50,7 +50,7 @@ static inline void *sbc_table_rec(const struct sbc_table *t, uint32_t s)
 	return t->rec + (size_t)s * t->ops->rec_size;
 }
 
-/* Records of every table start with their absolute expiry. */
+/* Every table's record starts with its absolute expiry (sbc_rec_expired). */
 enum {
 	SBC_REC_MAX = 2048,  /* largest record size: room for a stack copy */
 	SBC_KEY_MAX = 64,    /* largest key struct, for ops->key_of */

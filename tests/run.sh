@@ -4,7 +4,8 @@
 # each: build-ci (warnings are errors) and build-asan (the same, under
 # AddressSanitizer and UndefinedBehaviorSanitizer, where any finding,
 # a leak included, fails the test that hit it). Exits non-zero if either
-# fails; the output ends with meson's summary of both. Works from any
+# fails; the output ends with meson's summary of both and one line with
+# the totals, `tests: N passed, N failed, N skipped`. Works from any
 # directory, with no terminal and no standard input.
 set -u
 
@@ -41,6 +42,19 @@ run_tree build-ci || status=1
 run_tree build-asan -Db_sanitize=address,undefined -Db_lundef=false ||
 	status=1
 
+# count NAME...: the sum of meson's summary lines NAME: N over both trees
+count() {
+	total=0
+	for name in "$@"; do
+		for dir in build-ci build-asan; do
+			n=$(sed -n "s/^$name: *\([0-9]*\).*/\1/p" \
+				"$dir/test.out" 2>/dev/null)
+			total=$((total + ${n:-0}))
+		done
+	done
+	echo "$total"
+}
+
 echo
 for dir in build-ci build-asan; do
 	echo "== $dir summary"
@@ -49,7 +63,13 @@ for dir in build-ci build-asan; do
 			"$dir/test.out"
 	else
 		echo "did not build"
+		status=1
 	fi
 done
+
+failed=$(count Fail Timeout 'Unexpected Pass')
+[ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+echo
+echo "tests: $(count Ok) passed, $failed failed, $(count Skipped) skipped"
 
 exit "$status"
