@@ -169,6 +169,23 @@ static void check_slot(const struct check *ck, uint32_t s, void *rec)
 }
 
 
+/* Count the last change of every writer that died (see count.c). */
+static void settle_dead_writers(struct sbc_writer *w,
+				struct sbc_check_report *rep)
+{
+	uint32_t index, writers = sbc_shm_writers(w->shm);
+
+	for (index = 0; index < writers; index++) {
+
+		if (index == w->index || sbc_writer_alive(w->shm, index))
+			continue;
+
+		if (!sbc_count_settle(w->shm, index))
+			++rep->unsettled;
+	}
+}
+
+
 /* Check every slot of every table; see check.h. */
 int sbc_shm_check(struct sbc_writer *w, struct sbc_check_report *rep)
 {
@@ -180,12 +197,7 @@ int sbc_shm_check(struct sbc_writer *w, struct sbc_check_report *rep)
 		return EINVAL;
 
 	memset(rep, 0, sizeof(*rep));
-
-	for (i = 0; i < (int)sbc_shm_writers(w->shm); i++) {
-		if (i != (int)w->index && !sbc_writer_alive(w->shm, (uint32_t)i) &&
-		    !sbc_count_settle(w->shm, (uint32_t)i))
-			++rep->unsettled;
-	}
+	settle_dead_writers(w, rep);
 
 	ck.w   = w;
 	ck.rep = rep;
