@@ -158,7 +158,7 @@ static int dlg_build(uint32_t n)
 	err |= SBC_FIELD_SET_STR(dlg_tmpl.caller.route,
 				 "<sip:edge.example.com;lr>");
 	err |= SBC_FIELD_SET_STR(dlg_tmpl.callee.contact,
-				 "sip:bob@10.0.0.20:5060");
+				 "sip:bob@192.0.2.20:5060");
 	err |= SBC_FIELD_SET_STR(dlg_tmpl.callee.route,
 				 "<sip:core.example.com;lr>");
 	dlg_tmpl.state = SBC_DLG_CONFIRMED;
