@@ -38,33 +38,9 @@ static bool owner_alive(const struct check *ck, uint64_t c)
 }
 
 
-/* Tombstone slot s, seen as c; false if it changed meanwhile. */
-static bool slot_drop(const struct check *ck, uint32_t s, uint64_t c,
-		      enum sbc_chg_kind kind)
-{
-	const enum sbc_tbl tbl = ck->t->ops->tbl;
-	uint64_t tomb = sbc_ctl_tomb(c, ck->w->index);
-	/* an update held a counted record; an insert had not counted yet */
-	int delta = sbc_ctl_state(c) == SBC_SLOT_LIVE ? -1 : 0;
-
-	if (delta)
-		sbc_count_begin(ck->w, tbl, s, tomb, delta);
-
-	if (!atomic_compare_exchange_strong(&ck->t->ctl[s], &c, tomb))
-		return false;
-
-	if (delta)
-		sbc_count_commit(ck->w, tbl, delta);
-
-	sbc_ring_append(ck->w, ck->t->ops->tbl, s, sbc_ctl_ver(tomb), kind);
-
-	return true;
-}
-
-
 static void repair(const struct check *ck, uint32_t s, uint64_t c)
 {
-	if (slot_drop(ck, s, c, SBC_CHG_REPAIR))
+	if (sbc_table_remove(ck->t, ck->w, s, c, SBC_CHG_REPAIR))
 		++ck->rep->errors;
 }
 
@@ -159,7 +135,7 @@ static void check_slot(const struct check *ck, uint32_t s, void *rec)
 	if (sbc_ctl_busy(c)) {
 		if (owner_alive(ck, c))
 			++ck->rep->busy;
-		else if (slot_drop(ck, s, c, SBC_CHG_RECLAIM))
+		else if (sbc_table_remove(ck->t, ck->w, s, c, SBC_CHG_RECLAIM))
 			++ck->rep->reclaimed;
 		return;
 	}

@@ -58,12 +58,16 @@ static uint64_t pend_word(uint32_t seq, uint32_t slot, enum sbc_tbl tbl,
 }
 
 
+static uint32_t pend_seq(uint64_t pend)
+{
+	return (uint32_t)(pend >> 40) & SEQ_MASK;
+}
+
+
 /* A new process on this index carries on from its predecessor's sequence. */
 void sbc_count_resume(struct sbc_writer *w)
 {
-	uint64_t pend = atomic_load(&w->blk->pend);
-
-	w->seq = (uint32_t)(pend >> 40) & SEQ_MASK;
+	w->seq = pend_seq(atomic_load(&w->blk->pend));
 }
 
 
@@ -105,7 +109,7 @@ bool sbc_count_settle(struct sbc_shm *shm, uint32_t index)
 	struct sbc_wblk *blk = sbc_shm_wblk(shm, index);
 	uint64_t pend = atomic_load(&blk->pend);
 	uint64_t after = atomic_load(&blk->pend_ctl);
-	uint32_t seq = (uint32_t)(pend >> 40) & SEQ_MASK;
+	uint32_t seq = pend_seq(pend);
 	uint32_t slot = (uint32_t)(pend >> 8);
 	enum sbc_tbl tbl = (enum sbc_tbl)(pend >> 1 & 1);
 	int delta = pend & 1 ? -1 : +1;

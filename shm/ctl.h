@@ -70,6 +70,13 @@ static inline uint64_t sbc_ctl_tomb(uint64_t c, uint32_t w)
 	return sbc_ctl_make((sbc_ctl_ver(c) | 1) + 1, 0, w, SBC_SLOT_TOMB);
 }
 
+/* The word that publishes slot word `own`, held odd by its writer. */
+static inline uint64_t sbc_ctl_published(uint64_t own)
+{
+	return sbc_ctl_make(sbc_ctl_ver(own) + 1, sbc_ctl_sig(own), 0,
+			    SBC_SLOT_LIVE);
+}
+
 static inline bool sbc_ctl_primary_eq(uint64_t c, uint32_t sig)
 {
 	return sbc_ctl_sig(c) >> SBC_SIG_SECONDARY_BITS ==

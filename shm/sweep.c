@@ -37,7 +37,7 @@ static void expire_slot(const struct sbc_table *t, struct sbc_writer *w,
 			uint32_t s, uint64_t c, uint64_t now,
 			struct sbc_sweep_report *rep)
 {
-	uint64_t expires, tomb;
+	uint64_t expires;
 
 	memcpy(&expires, sbc_table_rec(t, s), sizeof(expires));
 	atomic_thread_fence(memory_order_acquire);
@@ -47,14 +47,8 @@ static void expire_slot(const struct sbc_table *t, struct sbc_writer *w,
 	if (expires > now)
 		return;
 
-	tomb = sbc_ctl_tomb(c, w->index);
-	sbc_count_begin(w, t->ops->tbl, s, tomb, -1);
-	if (!atomic_compare_exchange_strong(&t->ctl[s], &c, tomb))
-		return;
-
-	sbc_count_commit(w, t->ops->tbl, -1);
-	sbc_ring_append(w, t->ops->tbl, s, sbc_ctl_ver(tomb), SBC_CHG_EXPIRE);
-	++rep->expired;
+	if (sbc_table_remove(t, w, s, c, SBC_CHG_EXPIRE))
+		++rep->expired;
 }
 
 

@@ -513,8 +513,7 @@ static int update(const struct sbc_table *t, struct sbc_writer *w,
 	if (!ctl_cas(t, hit->slot, hit->ctl, own))
 		return ESTALE;
 
-	pub = sbc_ctl_make(sbc_ctl_ver(own) + 1, sbc_ctl_sig(own), 0,
-			   SBC_SLOT_LIVE);
+	pub = sbc_ctl_published(own);
 	publish(t, hit->slot, pub, rec);
 
 	/* an expired record was invisible: for a follower this is new */
@@ -546,7 +545,7 @@ static int insert(const struct sbc_table *t, struct sbc_writer *w,
 		return err;
 	}
 
-	pub = sbc_ctl_make(sbc_ctl_ver(own) + 1, k->sig, 0, SBC_SLOT_LIVE);
+	pub = sbc_ctl_published(own);
 	sbc_count_begin(w, t->ops->tbl, free->slot, pub, +1);
 	publish(t, free->slot, pub, rec);
 	sbc_count_commit(w, t->ops->tbl, +1);
@@ -601,6 +600,34 @@ int sbc_table_put(struct sbc_table *t, struct sbc_writer *w,
 
 
 /*
+ * Make slot s, seen as word c, writer w's tombstone: counted (count.c) and
+ * told to the ring as `kind`. Returns false if the slot changed meanwhile.
+ * Sweep and checker remove through here too, so a count is kept one way.
+ */
+bool sbc_table_remove(const struct sbc_table *t, struct sbc_writer *w,
+		      uint32_t s, uint64_t c, enum sbc_chg_kind kind)
+{
+	const enum sbc_tbl tbl = t->ops->tbl;
+	uint64_t tomb = sbc_ctl_tomb(c, w->index);
+	/* a LIVE record was counted; a NEW one, still being inserted, not */
+	int delta = sbc_ctl_state(c) == SBC_SLOT_LIVE ? -1 : 0;
+
+	if (delta)
+		sbc_count_begin(w, tbl, s, tomb, delta);
+
+	if (!ctl_cas(t, s, c, tomb))
+		return false;
+
+	if (delta)
+		sbc_count_commit(w, tbl, delta);
+
+	sbc_ring_append(w, tbl, s, sbc_ctl_ver(tomb), kind);
+
+	return true;
+}
+
+
+/*
  * Remove the record keyed k. Removing one that expired reclaims its slot
  * and still answers ENOENT: it was already gone for every reader.
  */
@@ -612,7 +639,6 @@ int sbc_table_del(struct sbc_table *t, struct sbc_writer *w,
 
 	for (n = 0; n < RETRIES; n++) {
 		struct found f;
-		uint64_t tomb;
 		bool expired;
 		int err;
 
@@ -621,14 +647,9 @@ int sbc_table_del(struct sbc_table *t, struct sbc_writer *w,
 			return err;
 
 		expired = sbc_rec_expired(spare, now);
-		tomb = sbc_ctl_tomb(f.ctl, w->index);
-		sbc_count_begin(w, t->ops->tbl, f.slot, tomb, -1);
-		if (!ctl_cas(t, f.slot, f.ctl, tomb))
+		if (!sbc_table_remove(t, w, f.slot, f.ctl, expired ?
+				      SBC_CHG_EXPIRE : SBC_CHG_DELETE))
 			continue;
-
-		sbc_count_commit(w, t->ops->tbl, -1);
-		sbc_ring_append(w, t->ops->tbl, f.slot, sbc_ctl_ver(tomb),
-				expired ? SBC_CHG_EXPIRE : SBC_CHG_DELETE);
 
 		return expired ? ENOENT : 0;
 	}

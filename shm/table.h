@@ -34,6 +34,8 @@ uint32_t sbc_table_home(const struct sbc_table *t, const struct sbc_tkey *k);
 int  sbc_table_copy(const struct sbc_table *t, uint32_t slot, uint64_t *c,
 		    void *rec);
 bool sbc_rec_expired(const void *rec, uint64_t now);
+bool sbc_table_remove(const struct sbc_table *t, struct sbc_writer *w,
+		      uint32_t s, uint64_t c, enum sbc_chg_kind kind);
 
 static inline uint32_t sbc_table_next(const struct sbc_table *t, uint32_t s)
 {
