@@ -15,6 +15,7 @@
 #include <libconfig.h>
 #include <re.h>
 #include "cfg/log.h"
+#include "shm/field.h"
 #include "cfg/config.h"
 #include "cfg/source.h"
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <re.h>
 #include "cfg/log.h"
+#include "shm/field.h"
 #include "cfg/config.h"
 #include "daemon/supervisor.h"
 

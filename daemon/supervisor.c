@@ -21,6 +21,7 @@
 #include <string.h>
 #include <re.h>
 #include "cfg/log.h"
+#include "shm/field.h"
 #include "cfg/config.h"
 #include "shm/shm.h"
 #include "shm/check.h"

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <re.h>
 #include "cfg/log.h"
+#include "shm/field.h"
 #include "cfg/config.h"
 
 struct fixture {
