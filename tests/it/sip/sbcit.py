@@ -219,9 +219,10 @@ class Test:
         return Sipp(self, name, scenario, **kwargs)
 
 
-def run(name, main, needs_sbcd=True):
+def run(name, main, direct_ok=True):
     """Run main(test) as a test program: exit 0 when every check passed,
-    1 when one failed or the run broke, 77 (skip) when SIPp is missing."""
+    1 when one failed or the run broke, 77 (skip) when SIPp is missing or
+    --direct was asked of a test that has no direct form (direct_ok)."""
     test = Test(name, sys.argv[1:])
 
     def on_signal(signum, frame):
@@ -236,7 +237,7 @@ def run(name, main, needs_sbcd=True):
             print('SKIP: sipp (Debian package sip-tester) is not installed')
             status = SKIP
             return
-        if test.direct and not needs_sbcd:
+        if test.direct and not direct_ok:
             print('SKIP: this test has no direct (SIPp-to-SIPp) form')
             status = SKIP
             return
