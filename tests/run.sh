@@ -30,6 +30,7 @@ if [ -n "$missing" ]; then
 	sudo=
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	# $sudo and $missing are unquoted on purpose: empty, or split into words
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update </dev/null
 	# shellcheck disable=SC2086
 	$sudo env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y --no-install-recommends $missing </dev/null ||

@@ -26,10 +26,10 @@ import sipmsg
 class CountingProtocol(websockets.client.WebSocketClientProtocol):
     """The client protocol, counting the pings the server sends."""
 
-    pings = 0
+    server_pings = 0
 
     async def pong(self, data=b''):
-        self.pings += 1
+        self.server_pings += 1
         await super().pong(data)
 
 
@@ -151,7 +151,7 @@ class WsUser:
 
     @property
     def pings(self):
-        return self.ws.pings if self.ws else 0
+        return self.ws.server_pings if self.ws else 0
 
 
 class AsyncUdpPeer(asyncio.DatagramProtocol):
