@@ -47,7 +47,8 @@ struct sbc_core {
 	struct hash *holds;          /* connection -> bindings (holds.c) */
 	uint64_t branch_seq;
 	uint64_t branch_salt;        /* random per incarnation */
-	uint32_t txns;               /* live server transactions */
+	uint32_t txns;               /* server transactions, lingering too */
+	uint32_t active;             /* of which not answered yet */
 	bool draining;               /* SIGTERM: no new calls */
 };
 

@@ -60,6 +60,8 @@ static void stx_destructor(void *arg)
 	mem_deref(stx->key);
 	mem_deref(stx->in.msg);
 
+	if (!stx->final && stx->core->active)
+		--stx->core->active;
 	if (stx->core->txns)
 		--stx->core->txns;
 	sbc_stats_set(stx->core->stats, stx->core->index, SBC_STAT_TXNS_NOW,
@@ -151,8 +153,10 @@ static void stx_send(struct sbc_stx *stx, struct mbuf *mb, uint16_t scode)
 	mem_deref(stx->last);
 	stx->last = mem_ref(mb);
 
-	if (scode >= 200 && !stx->final)
+	if (scode >= 200 && !stx->final) {
 		stx->final = scode;
+		--stx->core->active;
+	}
 
 	(void)sbc_core_send(stx->core, &stx->in.src, mb);
 }
@@ -389,6 +393,7 @@ int sbc_txn_new(struct sbc_stx **stxp, struct sbc_core *core,
 	list_init(&stx->branches);
 
 	++core->txns;
+	++core->active;
 	sbc_stats_set(core->stats, core->index, SBC_STAT_TXNS_NOW,
 		      core->txns);
 

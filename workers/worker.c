@@ -81,7 +81,7 @@ static void drain_poll_handler(void *arg)
 {
 	struct worker *wk = arg;
 
-	if (!wk->core.txns) {
+	if (!wk->core.active) {
 		sbc_info("drained: no transaction left, exiting");
 		worker_stop(wk, 0);
 		return;
@@ -95,8 +95,8 @@ static void drain_end_handler(void *arg)
 {
 	struct worker *wk = arg;
 
-	sbc_warn("shutdown.grace reached with %u transactions left, exiting",
-		 wk->core.txns);
+	sbc_warn("shutdown.grace reached with %u transactions unanswered, "
+		 "exiting", wk->core.active);
 	worker_stop(wk, 0);
 }
 
@@ -112,7 +112,7 @@ static void worker_drain(struct worker *wk)
 	core->draining = true;
 	sbc_tp_drain(core->tp);
 	sbc_notice("draining: %u transactions in flight, at most %u s",
-		   core->txns, core->cfg->shutdown_grace);
+		   core->active, core->cfg->shutdown_grace);
 
 	tmr_start(&wk->drain_poll, 0, drain_poll_handler, wk);
 	tmr_start(&wk->drain_end, core->cfg->shutdown_grace * 1000ull,
