@@ -365,7 +365,7 @@ log = {{ level = "{log_level}"; }};
         return res.returncode, res.stdout
 
     def sbcctl_json(self, *args):
-        out = self.sbcctl(*(list(args) + ['--json']))[1]
+        out = self.sbcctl('--json', *args)[1]
         try:
             return json.loads(out)
         except ValueError:
@@ -374,7 +374,8 @@ log = {{ level = "{log_level}"; }};
 
     def registrations(self, aor=None):
         """Bindings as sbcctl lists them: a list of dicts with aor, contact,
-        source (ip:port), transport, conn, expires, backend, user_agent."""
+        source (ip:port), transport, conn ("0x..." or null for UDP),
+        expires (seconds left), backend (its URI), user_agent."""
         regs = self.sbcctl_json('registrations', *([aor] if aor else []))
         if not isinstance(regs, list):
             raise Failure('sbcctl registrations --json: not an array: %r' %
@@ -382,21 +383,17 @@ log = {{ level = "{log_level}"; }};
         return regs
 
     def workers(self):
-        """sbcctl workers --json: a list of dicts, each with its index and
-        pid (the key of the index may be "index", "worker" or "id")."""
+        """sbcctl workers --json: a list of dicts with index, pid (null
+        while the worker is not running), state, incarnation, restarts."""
         rows = self.sbcctl_json('workers')
-        if isinstance(rows, dict):
-            rows = rows.get('workers', [])
+        if not isinstance(rows, list):
+            raise Failure('sbcctl workers --json: not an array: %r' % (rows,))
         return rows
 
     def pids(self):
-        """{worker index: pid} from sbcctl workers."""
-        out = {}
-        for i, row in enumerate(self.workers()):
-            index = next((row[k] for k in ('index', 'worker', 'id')
-                          if k in row), i)
-            out[int(index)] = int(row['pid'])
-        return out
+        """{worker index: pid} of the running workers."""
+        return {int(row['index']): int(row['pid'])
+                for row in self.workers() if row.get('pid')}
 
     def stop(self, expect_same_workers=True):
         """SIGTERM, wait (bounded), check exit 0 and a clean log."""

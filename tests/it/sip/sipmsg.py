@@ -227,15 +227,16 @@ class UdpPeer:
                 extra=(), body=b'', branch=None, max_forwards=70,
                 contact=True):
         """A request from this peer (Via and Contact: its address)."""
-        frm = frm or '<sip:tester@example.com>;tag=' + token(4)
-        if not frm.endswith('>') and ';tag=' not in frm:
+        frm = frm or 'sip:tester@example.com'
+        if '<' not in frm:
+            frm = '<%s>' % frm
+        if ';tag=' not in frm:
             frm += ';tag=' + token(4)
         headers = [
             ('Via', 'SIP/2.0/UDP %s;rport;branch=z9hG4bK%s' %
              (self.hostport, branch or token())),
             ('Max-Forwards', str(max_forwards)),
-            ('From', frm if frm.startswith('<') or '<' in frm
-             else '<%s>' % frm),
+            ('From', frm),
             ('To', to if '<' in to else '<%s>' % to),
             ('Call-ID', call_id or token() + '@it'),
             ('CSeq', '%d %s' % (cseq, method)),

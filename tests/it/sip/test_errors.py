@@ -141,7 +141,8 @@ def register_bob(test, s, user, backend, expires):
     access = (sbcit.LOOPBACK, s.access)
     aor = 'sip:bob@' + DOMAIN
     contact = '<sip:bob@192.168.1.50:5060>'
-    req = user.request('REGISTER', 'sip:' + DOMAIN, to=aor, frm=aor,
+    req = user.request('REGISTER', 'sip:' + DOMAIN, to=aor,
+                       frm='<%s>;tag=bob' % aor,
                        call_id='bob-reg@it', cseq=1 if expires else 2,
                        contact=False,
                        extra=[('Contact', contact),

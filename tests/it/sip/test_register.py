@@ -36,13 +36,6 @@ def registrar_values(test, core_port):
             'CONTACT_USER': '[$touser]%40[$todom]'}
 
 
-def remaining(expires):
-    """sbcctl's expires as seconds left: it may be seconds left or an
-    absolute Unix time."""
-    expires = int(expires)
-    return expires - int(time.time()) if expires > 1000000000 else expires
-
-
 def check_binding(test, reg, aor, source, grant):
     test.check(reg.get('aor') == aor, 'binding has aor %s (got %s)' %
                (aor, reg.get('aor')))
@@ -51,10 +44,12 @@ def check_binding(test, reg, aor, source, grant):
                '(got %s)' % (source, reg.get('source')))
     test.check(str(reg.get('transport', '')).lower() == 'udp',
                'binding transport udp (got %s)' % reg.get('transport'))
-    left = remaining(reg.get('expires', -1))
+    left = int(reg.get('expires', -1))
     test.check(grant - 15 <= left <= grant,
                'binding expiry is the one the backend granted, %d s '
                '(left: %d s)' % (grant, left))
+    test.check(reg.get('conn') is None, 'no connection for UDP (got %s)' %
+               reg.get('conn'))
     test.check(reg.get('user_agent') == 'sbcd-it SIPp user',
                'binding keeps the User-Agent (got %r)' %
                reg.get('user_agent'))
