@@ -278,6 +278,7 @@ class Sbcd:
     def __init__(self, test, workers=2, idle_timeout=5, ws_ping=2, t1=100,
                  log_level='info', extra=''):
         self.test = test
+        self.workers_n = workers
         self.access = free_port()
         self.ws = free_port(udp=False)
         self.core = free_port()
@@ -308,26 +309,27 @@ log = {{ level = "{log_level}"; }};
         self.worker_pids = self.pids()
 
     def wait_ready(self, limit=15):
-        """Until sbcctl status answers and sbcd answers OPTIONS on the
-        access side (a worker serves), at most limit seconds."""
+        """Until sbcctl status answers, every worker runs, and sbcd answers
+        OPTIONS on the access side, at most limit seconds."""
         deadline = time.monotonic() + limit
-        status = options = False
+        status = running = options = False
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise Failure('sbcd exited at start with status %d:\n%s' %
                               (self.proc.returncode, self.log_tail()))
             if not status:
                 status = self.sbcctl('status', check=False)[0] == 0
-            if status and not options:
+            if status and not running:
+                running = len(self.pids()) == self.workers_n
+            if running and not options:
                 options = self.ping(timeout=0.5) == 200
-            if status and options:
+            if options:
                 self.test.note('sbcd ready, pid %d' % self.proc.pid)
                 return
             time.sleep(0.2)
-        raise Failure('sbcd not ready in %d s (sbcctl status %s, OPTIONS %s)'
-                      '\n%s' % (limit, 'ok' if status else 'no answer',
-                                'ok' if options else 'no answer',
-                                self.log_tail()))
+        raise Failure('sbcd not ready in %d s (sbcctl status: %s, workers '
+                      'running: %s, OPTIONS: %s)\n%s' %
+                      (limit, status, running, options, self.log_tail()))
 
     def ping(self, timeout=2.0):
         """Status code of an OPTIONS to sbcd itself (access UDP), or None."""
@@ -393,7 +395,8 @@ log = {{ level = "{log_level}"; }};
     def pids(self):
         """{worker index: pid} of the running workers."""
         return {int(row['index']): int(row['pid'])
-                for row in self.workers() if row.get('pid')}
+                for row in self.workers()
+                if row.get('pid') and row.get('state') == 'running'}
 
     def stop(self, expect_same_workers=True):
         """SIGTERM, wait (bounded), check exit 0 and a clean log."""
