@@ -49,6 +49,22 @@ void tp_count(struct sbc_tp *tp, enum sbc_stat stat, int64_t delta)
 }
 
 
+/* For logs (cfg/ names transports for the config; this is the transport's
+ * own, so it links without the config parser). */
+const char *tp_name(enum sbc_transport kind)
+{
+	switch (kind) {
+
+	case SBC_TP_UDP: return "udp";
+	case SBC_TP_TCP: return "tcp";
+	case SBC_TP_TLS: return "tls";
+	case SBC_TP_WS:  return "ws";
+	case SBC_TP_WSS: return "wss";
+	default:         return "?";
+	}
+}
+
+
 bool tp_is_stream(enum sbc_transport kind)
 {
 	return kind == SBC_TP_TCP || kind == SBC_TP_TLS || tp_is_ws(kind);

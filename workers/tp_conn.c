@@ -90,8 +90,12 @@ static void conn_close(struct tp_conn *c, int err)
 	const uint64_t id = c->id;
 	const bool known = c->known;
 
-	sbc_debug("%s conn %llx %J closed: %m",
-		  sbc_transport_name(c->kind), id, &c->peer, err);
+	if (err)
+		sbc_debug("%s conn %llx %J closed: %m", tp_name(c->kind), id,
+			  &c->peer, err);
+	else
+		sbc_debug("%s conn %llx %J closed", tp_name(c->kind), id,
+			  &c->peer);
 
 	hash_unlink(&c->he);
 	--tp->nconns;
@@ -418,7 +422,7 @@ int tp_conn_accept(struct tp_listener *l, int fd, const struct sa *peer)
 	else
 		tp_conn_schedule(c);
 
-	sbc_debug("%s conn %llx %J accepted on %s", sbc_transport_name(c->kind),
+	sbc_debug("%s conn %llx %J accepted on %s", tp_name(c->kind),
 		  c->id, &c->peer, l->conf->name);
 
  out:

@@ -99,6 +99,7 @@ struct tp_conn {
 /* tp.c */
 void tp_count(struct sbc_tp *tp, enum sbc_stat stat, int64_t delta);
 uint64_t tp_now(void);
+const char *tp_name(enum sbc_transport kind);
 bool tp_is_stream(enum sbc_transport kind);
 bool tp_is_tls(enum sbc_transport kind);
 bool tp_is_ws(enum sbc_transport kind);

@@ -26,7 +26,7 @@ static int stream_refuse(struct tp_conn *c, int err)
 	tp_count(c->tp, err == EMSGSIZE ? SBC_STAT_RX_TOO_BIG : SBC_STAT_RX_BAD,
 		 1);
 
-	sbc_debug("%s conn %llx %J: %s", sbc_transport_name(c->kind), c->id,
+	sbc_debug("%s conn %llx %J: %s", tp_name(c->kind), c->id,
 		  &c->peer, err == EMSGSIZE ? "message too big"
 					    : "bad Content-Length");
 	return err;

@@ -70,7 +70,7 @@ static void ws_refuse(struct tp_conn *c, int err)
 	tp_count(c->tp, err == EMSGSIZE ? SBC_STAT_RX_TOO_BIG : SBC_STAT_RX_BAD,
 		 1);
 	sbc_debug("%s conn %llx %J: closing with %u: %m",
-		  sbc_transport_name(c->kind), c->id, &c->peer, code, err);
+		  tp_name(c->kind), c->id, &c->peer, code, err);
 
 	ws_close(c, status, sizeof(status));
 }
@@ -103,7 +103,7 @@ int tp_ws_upgrade(struct tp_conn *c)
 
 	if (hs.status != 101) {
 		sbc_debug("%s conn %llx %J: upgrade refused (%u): %s",
-			  sbc_transport_name(c->kind), c->id, &c->peer,
+			  tp_name(c->kind), c->id, &c->peer,
 			  hs.status, hs.reason);
 		tp_conn_linger(c);
 		return 0;
