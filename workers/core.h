@@ -79,8 +79,14 @@ int  sbc_core_send(struct sbc_core *core, const struct sbc_dest *dst,
 enum sbc_side sbc_listener_side(const struct sbc_core *core, uint16_t l);
 int  sbc_listener_find(const struct sbc_core *core, enum sbc_side side,
 		       enum sbc_transport tp, int af, uint16_t *lp);
+struct sbc_hostport {
+	const struct sbc_core *core;
+	uint16_t listener;
+};
 int  sbc_listener_hostport(struct re_printf *pf,
-			   const struct sbc_core *core, uint16_t l);
+			   const struct sbc_hostport *hp);
+#define SBC_HOSTPORT(core, l) \
+	sbc_listener_hostport, &(struct sbc_hostport){(core), (l)}
 const char *sbc_via_transport(enum sbc_transport tp);
 bool sbc_core_is_local(const struct sbc_core *core, const struct uri *uri);
 

@@ -218,7 +218,7 @@ int sbc_fwd_request(struct mbuf **mbp, const struct sbc_core *core,
 	err |= mbuf_printf(mb, " SIP/2.0\r\nVia: SIP/2.0/%s %H;branch=%s;rport"
 			   "\r\nMax-Forwards: %u\r\n",
 			   sbc_via_transport(fwd->dst->tp),
-			   sbc_listener_hostport, core, fwd->dst->listener,
+			   SBC_HOSTPORT(core, fwd->dst->listener),
 			   fwd->branch, max_forwards(msg));
 	err |= hdrs_print(&pf, msg, &hp);
 	err |= body_print(&pf, in);

@@ -218,8 +218,8 @@ static int contacts_core_print(struct re_printf *pf, void *arg)
 
 		err = re_hprintf(pf, "Contact: <sip:%H@%H;" SBC_PARAM_BINDING
 				 "=%s>", aor_escaped, st->aor,
-				 sbc_listener_hostport, st->core,
-				 st->listener, b->token);
+				 SBC_HOSTPORT(st->core, st->listener),
+				 b->token);
 		err |= params_print_except(pf, b->params, "+sip.instance",
 					   "reg-id");
 		err |= re_hprintf(pf, "\r\n");
