@@ -173,3 +173,4 @@ int  sbc_holds_init(struct sbc_core *core);
 void sbc_holds_add(struct sbc_core *core, uint64_t conn, uint64_t until,
 		   const char *aor, const char *instance);
 void sbc_holds_closed(struct sbc_core *core, uint64_t conn);
+void sbc_holds_purge(struct sbc_core *core, uint32_t incarnation);

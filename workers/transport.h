@@ -59,3 +59,8 @@ static inline uint32_t sbc_conn_worker(uint64_t conn)
 {
 	return (uint32_t)(conn >> 56) - 1;
 }
+
+static inline uint32_t sbc_conn_incarnation(uint64_t conn)
+{
+	return (uint32_t)(conn >> 40 & 0xffff);
+}

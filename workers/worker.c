@@ -328,6 +328,8 @@ static int worker_start(struct worker *wk, const struct sbc_worker_args *a)
 		return err;
 	}
 
+	sbc_holds_purge(core, a->incarnation);
+
 	err = sbc_mbox_listen(core);
 	if (!err)
 		err = fd_listen(SBC_WFD_CTL, FD_READ, ctl_handler, wk);
