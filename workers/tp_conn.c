@@ -138,16 +138,21 @@ void tp_conn_linger(struct tp_conn *c)
 static uint64_t idle_deadline(const struct tp_conn *c, uint64_t now)
 {
 	const uint32_t idle = c->tp->cfg->idle_timeout;
-	uint64_t at, wall;
+	uint64_t at, wall, held;
 
 	if (!idle)
 		return UINT64_MAX;
 
 	at = c->last_use + (uint64_t)idle * 1000;
 
+	/* held: not before the hold ends (saturated: any until_ms is fine) */
 	wall = sbc_now_ms();
-	if (c->hold_until > wall && at < now + (c->hold_until - wall))
-		at = now + (c->hold_until - wall);
+	if (c->hold_until > wall) {
+		held = c->hold_until - wall;
+		held = held < UINT64_MAX - 1 - now ? now + held : UINT64_MAX - 1;
+		if (at < held)
+			at = held;
+	}
 
 	return at;
 }
@@ -178,16 +183,23 @@ static uint64_t conn_deadline(const struct tp_conn *c, uint64_t now)
 static void conn_tmr_h(void *arg);
 
 
-/* Sleep until the next deadline. */
+/* Sleep until the next deadline, or TP_TIMER_MAX_MS at most: the timer
+ * looks again when it fires, and libre's never sees a huge delay. */
 void tp_conn_schedule(struct tp_conn *c)
 {
 	const uint64_t now = tp_now();
 	const uint64_t at = conn_deadline(c, now);
+	uint64_t delay = at > now ? at - now : 0;
 
-	if (at == UINT64_MAX)
+	if (at == UINT64_MAX) {
 		tmr_cancel(&c->tmr);
-	else
-		tmr_start(&c->tmr, at > now ? at - now : 0, conn_tmr_h, c);
+		return;
+	}
+
+	if (delay > TP_TIMER_MAX_MS)
+		delay = TP_TIMER_MAX_MS;
+
+	tmr_start(&c->tmr, delay, conn_tmr_h, c);
 }
 
 

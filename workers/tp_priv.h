@@ -30,6 +30,7 @@ enum {
 	TP_HANDSHAKE_MS    = 10000,     /* TLS and WebSocket upgrade */
 	TP_LINGER_MS       = 2000,      /* a last answer's time to leave */
 	TP_ACCEPT_PAUSE_MS = 100,       /* no fd left: accept again after */
+	TP_TIMER_MAX_MS    = 3600000,   /* longest sleep of a connection */
 	TP_CONN_BUCKETS    = 4096,
 };
 
@@ -47,7 +48,7 @@ struct sbc_tp {
 	const struct sbc_config *cfg;
 	struct sbc_stats *stats;     /* may be NULL: nothing counted */
 	uint32_t worker;
-	uint64_t id_base;            /* (worker + 1) << 56 | incarnation << 40 */
+	uint64_t id_base;            /* (worker + 1) << 56 | incarn. << 40 */
 	uint64_t seq;                /* last connection sequence number */
 	struct tp_listener *lsnv;
 	uint16_t lsnc;

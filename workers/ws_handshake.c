@@ -57,7 +57,7 @@ static bool list_has(const struct pl *list, const char *token)
 		comma = pl_strchr(&rest, ',');
 		item.p = rest.p;
 		item.l = comma ? (size_t)(comma - rest.p) : rest.l;
-		pl_advance(&rest, comma ? (ssize_t)item.l + 1 : (ssize_t)rest.l);
+		pl_advance(&rest, (ssize_t)(comma ? item.l + 1 : rest.l));
 
 		pl_trim_ows(&item);
 		if (!pl_strcasecmp(&item, token))

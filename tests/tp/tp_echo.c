@@ -237,9 +237,11 @@ static int args_parse(struct echo *e, int argc, char *argv[])
 }
 
 
-/* libre's loop watches fds below fd_setsize(): raise it to the limit. */
+/* libre's loop watches fds below fd_setsize(): raise it to the fd limit,
+ * as the worker does (an unlimited one is taken as 2^20). */
 static int loop_init(void)
 {
+	const rlim_t most = 1 << 20;
 	struct rlimit rl;
 	int err;
 
@@ -250,7 +252,7 @@ static int loop_init(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return errno;
 
-	return fd_setsize(rl.rlim_cur > 65536 ? 65536 : (int)rl.rlim_cur);
+	return fd_setsize((int)(rl.rlim_cur > most ? most : rl.rlim_cur));
 }
 
 
