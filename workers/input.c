@@ -1,0 +1,161 @@
+/*
+ * Every complete SIP message enters the core here.
+ *
+ * Parse it with libre, find the worker that owns its Call-ID and either
+ * hand it over (raw bytes, so the owner parses exactly what arrived) or
+ * handle it. Ownership is hash(Call-ID) mod workers, the same in every
+ * process, so a request, its retransmissions, its CANCEL, its responses and
+ * every later request of the dialog meet in one worker: transactions need
+ * no lock and no shared state.
+ *
+ * A message that libre cannot parse is dropped and counted: without a
+ * parse there is no Via to answer. A request that parses but lacks what a
+ * proxy needs (Via, From, To, Call-ID, CSeq) or announces more body than
+ * arrived gets 400 when it has a Via; a bad response is dropped.
+ */
+
+#include <string.h>
+#include <re.h>
+#include <xxhash.h>
+#include "cfg/log.h"
+#include "shm/field.h"
+#include "shm/shm.h"
+#include "shm/stats.h"
+#include "cfg/config.h"
+#include "workers/core.h"
+
+
+uint32_t sbc_core_owner(const struct sbc_core *core, const struct pl *callid)
+{
+	if (core->workers < 2 || !pl_isset(callid))
+		return core->index;
+
+	return (uint32_t)(XXH3_64bits(callid->p, callid->l) % core->workers);
+}
+
+
+/* The body as really received: Content-Length may not claim more. */
+static int input_body(struct sbc_in *in)
+{
+	struct mbuf *mb = in->msg->mb;
+	size_t left = mbuf_get_left(mb);
+	uint32_t clen;
+
+	in->body.p = (const char *)mbuf_buf(mb);
+	in->body.l = left;
+
+	if (!pl_isset(&in->msg->clen))
+		return 0;
+
+	if (re_regex(in->msg->clen.p, in->msg->clen.l, "[0-9]+", NULL) ||
+	    in->msg->clen.l > 9)
+		return EBADMSG;
+
+	clen = pl_u32(&in->msg->clen);
+	if (clen > left)
+		return EBADMSG;
+
+	in->body.l = clen;
+
+	return 0;
+}
+
+
+static bool input_complete(const struct sip_msg *msg)
+{
+	return pl_isset(&msg->via.sentby) && pl_isset(&msg->callid) &&
+		pl_isset(&msg->from.auri) && pl_isset(&msg->to.auri) &&
+		pl_isset(&msg->cseq.met) && msg->cseq.num;
+}
+
+
+static void input_bad(struct sbc_core *core, const struct sbc_in *in,
+		      const char *why)
+{
+	sbc_stats_add(core->stats, core->index, SBC_STAT_RX_BAD, 1);
+	sbc_debug("bad %s from %J: %s (%r)",
+		  in->msg->req ? "request" : "response", &in->src.addr, why,
+		  &in->msg->callid);
+
+	if (in->msg->req && pl_isset(&in->msg->via.sentby) &&
+	    pl_strcmp(&in->msg->met, "ACK"))
+		(void)sbc_reply(core, in, 400, "Bad Request", NULL);
+}
+
+
+static void input_handle(struct sbc_core *core, struct sbc_in *in)
+{
+	struct sip_msg *msg = in->msg;
+
+	if (!input_complete(msg)) {
+		input_bad(core, in, "a mandatory header is missing");
+		return;
+	}
+
+	if (input_body(in)) {
+		input_bad(core, in, "Content-Length larger than the body");
+		return;
+	}
+
+	if (!msg->req) {
+		sbc_txn_response(core, in);
+		return;
+	}
+
+	if (pl_cmp(&msg->cseq.met, &msg->met)) {
+		input_bad(core, in, "CSeq method differs");
+		return;
+	}
+
+	if (!sbc_txn_request(core, in))
+		sbc_proxy_request(core, in);
+}
+
+
+void sbc_core_input(struct sbc_core *core, const struct sbc_dest *src,
+		    const uint8_t *buf, size_t len, bool handed_over)
+{
+	struct sbc_in in;
+	struct mbuf *mb;
+	uint32_t owner;
+	int err;
+
+	sbc_stats_add(core->stats, core->index, handed_over ?
+		      SBC_STAT_HANDOVER_IN : SBC_STAT_RX, 1);
+
+	if (src->listener >= core->cfg->listener_count)
+		return;
+
+	mb = mbuf_alloc(len);
+	if (!mb)
+		return;
+
+	memset(&in, 0, sizeof(in));
+	in.src  = *src;
+	in.side = sbc_listener_side(core, src->listener);
+
+	err = mbuf_write_mem(mb, buf, len);
+	if (err)
+		goto out;
+	mb->pos = 0;
+
+	err = sip_msg_decode(&in.msg, mb);
+	if (err) {
+		sbc_stats_add(core->stats, core->index, SBC_STAT_RX_BAD, 1);
+		sbc_debug("unparseable message from %J dropped (%m)",
+			  &src->addr, err);
+		goto out;
+	}
+
+	owner = sbc_core_owner(core, &in.msg->callid);
+	if (!handed_over && owner != core->index) {
+		(void)sbc_mbox_handover(core, owner, src, buf, len);
+		goto out;
+	}
+
+	input_handle(core, &in);
+
+ out:
+	mem_deref(in.msg);
+	mem_deref(mb);
+}

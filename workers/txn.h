@@ -1,0 +1,45 @@
+/*
+ * Proxy transactions, private to workers/ (see txn.c).
+ */
+
+struct sbc_stx {
+	struct le he;                /* in core->stx, by key */
+	struct sbc_core *core;
+	struct sbc_in in;            /* the request as received (msg held) */
+	char *key;
+	bool invite;
+	bool to_backend;             /* silence means 503, not 408 */
+	bool cancelled;
+	uint16_t final;              /* final status sent upstream, or 0 */
+	struct mbuf *last;           /* last response sent upstream */
+	struct mbuf *best;           /* best non-2xx final so far */
+	uint16_t best_code;
+	unsigned pending;            /* branches without a final */
+	struct list branches;        /* struct sbc_ctx */
+	struct tmr linger;
+	void *reg;                   /* registrar state for a REGISTER */
+};
+
+struct sbc_ctx {
+	struct le le;                /* in stx->branches */
+	struct le he;                /* in core->ctx, by branch */
+	struct sbc_stx *stx;
+	char branch[48];
+	struct sbc_dest dst;
+	struct mbuf *req;            /* as sent, until the final */
+	struct mbuf *ack;            /* ACK of a non-2xx final */
+	struct mbuf *cancel;         /* CANCEL sent, until answered */
+	struct tmr retx;             /* A or E */
+	struct tmr timeout;          /* B or F, then C */
+	struct tmr cancel_retx;
+	uint32_t interval;
+	uint32_t cancel_interval;
+	uint16_t code;               /* highest status seen */
+	bool final;
+	bool cancel_wanted;
+	bool unreachable;            /* its connection was gone */
+};
+
+/* txn_msg.c */
+int sbc_txn_hop_print(struct mbuf **mbp, struct mbuf *req, const char *met,
+		      const struct pl *to);
