@@ -62,6 +62,7 @@ struct sbc_core {
 void sbc_core_input(struct sbc_core *core, const struct sbc_dest *src,
 		    const uint8_t *buf, size_t len, bool handed_over);
 uint32_t sbc_core_owner(const struct sbc_core *core, const struct pl *callid);
+int  sbc_pl_u32(const struct pl *pl, uint32_t *vp);
 
 /* mailbox.c: the other workers */
 int  sbc_mbox_listen(struct sbc_core *core);

@@ -173,10 +173,9 @@ static uint32_t max_forwards(const struct sip_msg *msg)
 {
 	uint32_t mf;
 
-	if (!pl_isset(&msg->maxfwd))
+	/* absent or unreadable: as if a fresh request */
+	if (sbc_pl_u32(&msg->maxfwd, &mf))
 		return MAX_FORWARDS_DEFAULT;
-
-	mf = pl_u32(&msg->maxfwd);
 
 	return mf > 255 ? 254 : (mf ? mf - 1 : 0);
 }

@@ -48,8 +48,9 @@ static bool for_sbcd(const struct sbc_core *core, const struct sip_msg *msg)
 
 static bool maxfwd_exhausted(const struct sip_msg *msg)
 {
-	return pl_isset(&msg->maxfwd) && msg->maxfwd.l <= 3 &&
-		pl_u32(&msg->maxfwd) == 0;
+	uint32_t mf;
+
+	return !sbc_pl_u32(&msg->maxfwd, &mf) && mf == 0;
 }
 
 

@@ -64,10 +64,9 @@ struct reg_state {
 
 static int64_t expires_value(const struct pl *pl)
 {
-	if (!pl_isset(pl) || pl->l > 9 || re_regex(pl->p, pl->l, "^[0-9]+$"))
-		return -1;
+	uint32_t v;
 
-	return pl_u32(pl);
+	return sbc_pl_u32(pl, &v) ? -1 : v;
 }
 
 
