@@ -66,7 +66,7 @@ static int64_t expires_value(const struct pl *pl)
 {
 	uint32_t v;
 
-	return sbc_pl_u32(pl, &v) ? -1 : v;
+	return sbc_pl_u32(pl, &v) ? -1 : (int64_t)v;
 }
 
 
