@@ -104,6 +104,7 @@ int  sbc_reply(struct sbc_core *core, const struct sbc_in *in,
 	       uint16_t scode, const char *reason, const char *extra);
 int  sbc_reply_print(struct mbuf *mb, const struct sbc_in *in,
 		     uint16_t scode, const char *reason, const char *extra);
+bool sbc_reply_acked(const struct sip_msg *ack);
 
 /* fwd.c: forwarded requests and responses */
 void sbc_pf_mbuf(struct re_printf *pf, struct mbuf *mb);
