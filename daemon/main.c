@@ -5,6 +5,10 @@
  * supervisor. An invalid configuration stops sbcd here, with
  * `FILE:LINE: reason`, before anything is created; `-t` checks the
  * configuration and exits, for scripts and packaging.
+ *
+ * `-W INDEX,INCARNATION` is internal: it is how the supervisor starts a
+ * worker (daemon/spawn.c), with everything the worker needs on the fixed
+ * fds of workers/worker.h. It is left out of the usage text.
  */
 
 #include <getopt.h>
@@ -13,7 +17,9 @@
 #include <re.h>
 #include "cfg/log.h"
 #include "shm/field.h"
+#include "shm/shm.h"
 #include "cfg/config.h"
+#include "workers/worker.h"
 #include "daemon/supervisor.h"
 
 enum {
@@ -33,17 +39,84 @@ static void usage(FILE *out)
 }
 
 
-int main(int argc, char *argv[])
+/* A decimal number of at most 9 digits, ending at `end`. */
+static int number(uint32_t *v, const char *s, char end, const char **next)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; s[i] >= '0' && s[i] <= '9' && i < 9; i++)
+		n = n * 10 + (uint64_t)(s[i] - '0');
+
+	if (!i || s[i] != end)
+		return EINVAL;
+
+	*v = (uint32_t)n;
+	*next = s + i + 1;
+
+	return 0;
+}
+
+
+/* "INDEX,INCARNATION": INDEX below the writer limit, INCARNATION >= 1. */
+static int worker_args(struct sbc_worker_args *args, const char *s)
+{
+	const char *p;
+
+	if (number(&args->index, s, ',', &p) ||
+	    number(&args->incarnation, p, '\0', &p))
+		return EINVAL;
+
+	if (args->index >= SBC_SHM_WRITERS_MAX - 1 || !args->incarnation)
+		return EINVAL;
+
+	return 0;
+}
+
+
+static int config_run(const char *path, bool test)
 {
 	struct sbc_config *cfg = NULL;
 	char errbuf[SBC_CONFIG_ERR_SIZE];
-	const char *path = NULL;
+	int err, status;
+
+	err = sbc_config_load(&cfg, path, errbuf, sizeof(errbuf));
+	if (test) {
+		if (err)
+			(void)re_fprintf(stderr, "%s\n", errbuf);
+		else
+			(void)re_printf("%s: configuration OK\n",
+					path ? path : "built-in defaults");
+		mem_deref(cfg);
+		return err ? EXIT_FAILURE : EXIT_SUCCESS;
+	}
+
+	if (err) {
+		sbc_error("%s", errbuf);
+		return EXIT_FAILURE;
+	}
+
+	sbc_log_set_level(cfg->log_level);
+	/* TODO(daemon branch, until cfg lands on main): also
+	 * sbc_log_set_syslog(cfg->log_syslog) here and in reload.c */
+
+	status = sbc_supervisor_run(cfg);
+	mem_deref(cfg);
+
+	return status;
+}
+
+
+int main(int argc, char *argv[])
+{
+	struct sbc_worker_args wargs;
+	const char *path = NULL, *worker = NULL;
 	bool test = false;
-	int opt, err;
+	int opt;
 
 	sbc_log_init("supervisor", 0, SBC_LOG_INFO);
 
-	while ((opt = getopt(argc, argv, "c:th")) != -1) {
+	while ((opt = getopt(argc, argv, "c:thW:")) != -1) {
 		switch (opt) {
 
 		case 'c':
@@ -58,37 +131,28 @@ int main(int argc, char *argv[])
 			usage(stdout);
 			return EXIT_SUCCESS;
 
+		case 'W':
+			worker = optarg;
+			break;
+
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
 		}
 	}
 
-	if (optind < argc) {
+	if (optind < argc || (worker && (path || test))) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 
-	err = sbc_config_load(&cfg, path, errbuf, sizeof(errbuf));
-	if (test) {
-		if (err)
-			(void)re_fprintf(stderr, "%s\n", errbuf);
-		else
-			(void)re_printf("%s: configuration OK\n",
-					path ? path : "built-in defaults");
-		goto out;
-	}
-	if (err) {
-		sbc_error("%s", errbuf);
-		goto out;
+	if (worker) {
+		if (worker_args(&wargs, worker)) {
+			sbc_error("-W %s: expected INDEX,INCARNATION", worker);
+			return EXIT_USAGE;
+		}
+		return sbc_worker_main(&wargs);
 	}
 
-	sbc_log_set_level(cfg->log_level);
-
-	err = sbc_supervisor_run(cfg);
-
- out:
-	mem_deref(cfg);
-
-	return err ? EXIT_FAILURE : EXIT_SUCCESS;
+	return config_run(path, test);
 }

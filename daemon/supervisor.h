@@ -1,8 +1,9 @@
 /*
  * The supervisor: the process that owns the configuration, the shared
- * memory segment and (from the SIP core on) the children.
+ * memory segment, the workers and the control socket.
  *
- * Include <re.h>, "cfg/log.h" and "cfg/config.h" before this header.
+ * Include <re.h>, "cfg/log.h", "shm/field.h" and "cfg/config.h" before
+ * this header.
  */
 
-int sbc_supervisor_run(const struct sbc_config *cfg);
+int sbc_supervisor_run(struct sbc_config *cfg);

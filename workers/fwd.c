@@ -173,10 +173,9 @@ static uint32_t max_forwards(const struct sip_msg *msg)
 {
 	uint32_t mf;
 
-	if (!pl_isset(&msg->maxfwd))
+	/* absent or unreadable: as if a fresh request */
+	if (sbc_pl_u32(&msg->maxfwd, &mf))
 		return MAX_FORWARDS_DEFAULT;
-
-	mf = pl_u32(&msg->maxfwd);
 
 	return mf > 255 ? 254 : (mf ? mf - 1 : 0);
 }
@@ -218,7 +217,7 @@ int sbc_fwd_request(struct mbuf **mbp, const struct sbc_core *core,
 	err |= mbuf_printf(mb, " SIP/2.0\r\nVia: SIP/2.0/%s %H;branch=%s;rport"
 			   "\r\nMax-Forwards: %u\r\n",
 			   sbc_via_transport(fwd->dst->tp),
-			   sbc_listener_hostport, core, fwd->dst->listener,
+			   SBC_HOSTPORT(core, fwd->dst->listener),
 			   fwd->branch, max_forwards(msg));
 	err |= hdrs_print(&pf, msg, &hp);
 	err |= body_print(&pf, in);

@@ -1,0 +1,148 @@
+# Helpers of the supervisor and sbcctl integration tests, sourced by them
+# (not a test itself). The sourcing script sets $sbcd and $sbcctl first.
+#
+# Each test gets a temporary directory ($tmp) for its config, log, PID file
+# and control socket, and free loopback ports from the kernel (port_udp).
+# Every process a test starts is recorded (track PID) and killed by PID
+# when the test ends, however it ends; nothing is looked up by name.
+
+limit=${limit:-15}     # seconds allowed for anything to happen
+failures=0
+tracked=
+pid=
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sbcd-it.XXXXXX") || exit 1
+
+cleanup() {
+	for p in $tracked; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+track() { tracked="$tracked $1"; }
+
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# check DESCRIPTION COMMAND...: pass or fail on the command's status
+check() {
+	what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+# show_log FILE: print what sbcd said, for a failure's diagnosis
+show_log() { sed 's/^/    | /' "$1"; }
+
+# finish NAME: the summary line and the exit status
+finish() {
+	if [ "$failures" -ne 0 ]; then
+		echo "$1: $failures check(s) failed"
+		[ -n "${log:-}" ] && [ -f "$log" ] && show_log "$log"
+		exit 1
+	fi
+	echo "$1: all checks passed"
+	exit 0
+}
+
+# port_udp: a UDP port on 127.0.0.1 that nothing holds right now
+port_udp() {
+	python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# wait_for PATTERN FILE [COUNT]: poll until COUNT (default 1) lines match,
+# at most $limit seconds
+wait_for() {
+	n=0
+	while [ "$n" -lt $((limit * 10)) ]; do
+		[ "$(grep -c -- "$1" "$2")" -ge "${3:-1}" ] && return 0
+		sleep 0.1
+		n=$((n + 1))
+	done
+	return 1
+}
+
+# wait_gone PID: poll until the process has exited (reaped or not)
+wait_gone() {
+	n=0
+	while [ "$n" -lt $((limit * 10)) ]; do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+		n=$((n + 1))
+	done
+	return 1
+}
+
+# write_conf FILE WORKERS [EXTRA]: a config on a free port, its control
+# socket and PID file under $tmp/run (created by sbcd)
+write_conf() {
+	cat >"$1" <<CONF
+# integration test of the supervisor
+workers = $2;
+registrations = { max = 1000; };
+dialogs = { max = 100; };
+access = { listen = [ "udp:127.0.0.1:$(port_udp)" ]; };
+control = { socket = "$tmp/run/ctl.sock"; pid_file = "$tmp/run/sbcd.pid"; };
+shutdown = { grace = 1; };
+log = { level = "info"; };
+${3:-}
+CONF
+}
+
+# start CONF LOG: start sbcd in the background, its PID in $pid
+start() {
+	"$sbcd" -c "$1" >"$2" 2>&1 &
+	pid=$!
+	track "$pid"
+}
+
+# stop SIGNAL: signal sbcd, wait (bounded) for it to exit, set $status
+stop() {
+	kill "-$1" "$pid"
+	(sleep "$limit"; kill -KILL "$pid") >/dev/null 2>&1 &
+	watchdog=$!
+	track "$watchdog"
+	wait "$pid"
+	status=$?
+	kill "$watchdog" 2>/dev/null
+	wait "$watchdog" 2>/dev/null
+	pid=
+}
+
+# reap: wait (bounded) for sbcd to exit by itself, set $status
+reap() {
+	(sleep "$limit"; kill -KILL "$pid") >/dev/null 2>&1 &
+	watchdog=$!
+	track "$watchdog"
+	wait "$pid"
+	status=$?
+	kill "$watchdog" 2>/dev/null
+	wait "$watchdog" 2>/dev/null
+	pid=
+}
+
+ctl() { "$sbcctl" -s "$tmp/run/ctl.sock" "$@"; }
+
+# worker_field INDEX FIELD: one field of `sbcctl workers --json`
+worker_field() {
+	ctl --json workers | python3 -c 'import json, sys
+w = json.load(sys.stdin)[int(sys.argv[1])]
+print(w[sys.argv[2]])' "$1" "$2"
+}
+
+# wait_worker INDEX STATE: poll until the worker is in STATE
+wait_worker() {
+	n=0
+	while [ "$n" -lt $((limit * 10)) ]; do
+		[ "$(worker_field "$1" state 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.1
+		n=$((n + 1))
+	done
+	return 1
+}
