@@ -255,8 +255,7 @@ static void test_fwd_response_restores_vias(void **state)
 	in_parse(&req, f, reg, L_ACCESS_UDP, "203.0.113.5", 61000, 0);
 	in_parse(&rsp, f, ok, L_CORE_UDP, "127.0.0.1", 5080, 0);
 
-	assert_int_equal(sbc_fwd_response(&mb, &f->core, &rsp, &req, NULL,
-					  NULL), 0);
+	assert_int_equal(sbc_fwd_response(&mb, &rsp, &req, NULL, NULL), 0);
 	s = mb_str(mb);
 
 	assert_non_null(strstr(s, "SIP/2.0 200 OK\r\n"

@@ -544,7 +544,7 @@ static void ctx_forward(struct sbc_ctx *ctx, const struct sbc_in *rsp)
 	    sbc_registrar_response(stx, rsp, &contact_h, &contact_arg))
 		return;
 
-	if (!sbc_fwd_response(&mb, stx->core, rsp, &stx->in, contact_h,
+	if (!sbc_fwd_response(&mb, rsp, &stx->in, contact_h,
 			      contact_arg))
 		stx_send(stx, mb, rsp->msg->scode);
 
@@ -606,7 +606,7 @@ static void ctx_final(struct sbc_ctx *ctx, const struct sbc_in *rsp)
 		ctx_ack(ctx, rsp);
 		if (scode >= 600)
 			stx_cancel_others(stx, ctx);
-		if (!sbc_fwd_response(&mb, stx->core, rsp, &stx->in, NULL,
+		if (!sbc_fwd_response(&mb, rsp, &stx->in, NULL,
 				      NULL))
 			stx_best(stx, mb, scode);
 		mem_deref(mb);
@@ -630,7 +630,7 @@ static void ctx_final_again(struct sbc_ctx *ctx, const struct sbc_in *rsp)
 		return;
 	}
 
-	if (!sbc_fwd_response(&mb, stx->core, rsp, &stx->in, NULL, NULL))
+	if (!sbc_fwd_response(&mb, rsp, &stx->in, NULL, NULL))
 		(void)sbc_core_send(stx->core, &stx->in.src, mb);
 
 	mem_deref(mb);
