@@ -63,6 +63,7 @@ void sbc_core_input(struct sbc_core *core, const struct sbc_dest *src,
 		    const uint8_t *buf, size_t len, bool handed_over);
 uint32_t sbc_core_owner(const struct sbc_core *core, const struct pl *callid);
 int  sbc_pl_u32(const struct pl *pl, uint32_t *vp);
+int  sbc_callid_scan(const uint8_t *buf, size_t len, struct pl *callid);
 
 /* mailbox.c: the other workers */
 int  sbc_mbox_listen(struct sbc_core *core);
