@@ -7,6 +7,12 @@
  * address the host does not hold yet, such as a keepalived VIP that moves
  * here later. An IPv6 listener is v6 only, so a v4 listener may take the
  * same port. Sockets are nonblocking and closed on exec.
+ *
+ * A UDP listener gets a large receive buffer: a burst of a few thousand
+ * datagrams (a call rate step, a REGISTER storm after a failover) must wait
+ * in the kernel for the worker, not be dropped and retransmitted 500 ms
+ * later. SO_RCVBUFFORCE passes net.core.rmem_max when sbcd runs as root;
+ * otherwise the kernel caps SO_RCVBUF at rmem_max.
  */
 
 #include <errno.h>
@@ -35,6 +41,21 @@ static int sock_opt(int fd, int level, int name)
 }
 
 
+enum {
+	UDP_RCVBUF = 8 * 1024 * 1024,
+};
+
+
+static void sock_rcvbuf(int fd)
+{
+	int size = UDP_RCVBUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size,
+				 sizeof(size));
+}
+
+
 static int sock_options(int fd, int af, int type)
 {
 	int err;
@@ -42,6 +63,8 @@ static int sock_options(int fd, int af, int type)
 	err = sock_opt(fd, SOL_SOCKET, SO_REUSEPORT);
 	if (!err && type == SOCK_STREAM)
 		err = sock_opt(fd, SOL_SOCKET, SO_REUSEADDR);
+	if (!err && type == SOCK_DGRAM)
+		sock_rcvbuf(fd);
 	if (!err && af == AF_INET6)
 		err = sock_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY);
 	if (!err)
