@@ -219,10 +219,11 @@ class Test:
         return Sipp(self, name, scenario, **kwargs)
 
 
-def run(name, main, direct_ok=True):
+def run(name, main, direct_ok=True, uses_sipp=True):
     """Run main(test) as a test program: exit 0 when every check passed,
-    1 when one failed or the run broke, 77 (skip) when SIPp is missing or
-    --direct was asked of a test that has no direct form (direct_ok)."""
+    1 when one failed or the run broke, 77 (skip) when SIPp is missing
+    (and uses_sipp) or --direct was asked of a test that has no direct
+    form (direct_ok)."""
     test = Test(name, sys.argv[1:])
 
     def on_signal(signum, frame):
@@ -233,7 +234,7 @@ def run(name, main, direct_ok=True):
 
     status = 1
     try:
-        if not shutil.which('sipp'):
+        if uses_sipp and not shutil.which('sipp'):
             print('SKIP: sipp (Debian package sip-tester) is not installed')
             status = SKIP
             return

@@ -292,4 +292,4 @@ def main(test):
 
 
 if __name__ == '__main__':
-    sbcit.run('ws', main, direct_ok=False)
+    sbcit.run('ws', main, direct_ok=False, uses_sipp=False)
