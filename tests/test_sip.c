@@ -255,8 +255,7 @@ static void test_fwd_response_restores_vias(void **state)
 	in_parse(&req, f, reg, L_ACCESS_UDP, "203.0.113.5", 61000, 0);
 	in_parse(&rsp, f, ok, L_CORE_UDP, "127.0.0.1", 5080, 0);
 
-	assert_int_equal(sbc_fwd_response(&mb, &f->core, &rsp, &req, NULL,
-					  NULL), 0);
+	assert_int_equal(sbc_fwd_response(&mb, &rsp, &req, NULL, NULL), 0);
 	s = mb_str(mb);
 
 	assert_non_null(strstr(s, "SIP/2.0 200 OK\r\n"
@@ -326,6 +325,41 @@ static void test_max_forwards(void **state)
 }
 
 
+static void scan_expect(const char *text, const char *callid)
+{
+	struct pl pl;
+	int err = sbc_callid_scan((const uint8_t *)text, strlen(text), &pl);
+
+	if (!callid) {
+		assert_int_equal(err, ENOENT);
+		return;
+	}
+
+	assert_int_equal(err, 0);
+	assert_int_equal(pl.l, strlen(callid));
+	assert_memory_equal(pl.p, callid, pl.l);
+}
+
+
+/* The Call-ID found before parsing decides the owner worker. */
+static void test_callid_scan(void **state)
+{
+	(void)state;
+
+	scan_expect("INVITE sip:a@b SIP/2.0\r\nVia: x\r\n"
+		    "Call-ID:  abc@h \r\n\r\n", "abc@h");
+	scan_expect("SIP/2.0 200 OK\r\ni : k1\r\n\r\n", "k1");
+	scan_expect("BYE x SIP/2.0\r\nCALL-ID:\tq\r\n", "q");
+	scan_expect("BYE x SIP/2.0\r\nX-Call-ID: no\r\n\r\n", NULL);
+	scan_expect("BYE x SIP/2.0\r\nVia: v\r\n\r\nCall-ID: body\r\n",
+		    NULL);
+	scan_expect("BYE x SIP/2.0\r\nCall-ID:\r\n\r\n", NULL);
+	scan_expect("BYE x SIP/2.0\r\nCall-ID: cut", NULL);
+	scan_expect("no newline at all", NULL);
+	scan_expect("", NULL);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +375,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_forwards,
 						setup, teardown),
+		cmocka_unit_test(test_callid_scan),
 	};
 	int fails;
 

@@ -63,6 +63,7 @@ void sbc_core_input(struct sbc_core *core, const struct sbc_dest *src,
 		    const uint8_t *buf, size_t len, bool handed_over);
 uint32_t sbc_core_owner(const struct sbc_core *core, const struct pl *callid);
 int  sbc_pl_u32(const struct pl *pl, uint32_t *vp);
+int  sbc_callid_scan(const uint8_t *buf, size_t len, struct pl *callid);
 
 /* mailbox.c: the other workers */
 int  sbc_mbox_listen(struct sbc_core *core);
@@ -114,8 +115,7 @@ struct sbc_fwd {
 	const char *branch;          /* our Via branch */
 	unsigned routes_popped;      /* leading Route values that were ours */
 	bool record_route;
-	uint16_t rr_user_listener;   /* Record-Route: access-side peer ... */
-	const struct sbc_dest *rr_user;
+	const struct sbc_dest *rr_user; /* Record-Route: the access-side peer */
 	uint16_t rr_backend;
 	bool rewrite_contact;        /* access side: Contact -> source */
 	re_printf_h *contact_h;      /* or: print Contact values with this */
@@ -123,9 +123,9 @@ struct sbc_fwd {
 };
 int  sbc_fwd_request(struct mbuf **mbp, const struct sbc_core *core,
 		     const struct sbc_in *in, const struct sbc_fwd *fwd);
-int  sbc_fwd_response(struct mbuf **mbp, const struct sbc_core *core,
-		      const struct sbc_in *rsp, const struct sbc_in *req,
-		      re_printf_h *contact_h, void *contact_arg);
+int  sbc_fwd_response(struct mbuf **mbp, const struct sbc_in *rsp,
+		      const struct sbc_in *req, re_printf_h *contact_h,
+		      void *contact_arg);
 
 /* via.c: the Vias of a request, for its responses */
 int  sbc_fwd_print_via(struct re_printf *pf, const struct sbc_in *in,
@@ -168,7 +168,6 @@ int  sbc_registrar_response(struct sbc_stx *stx, const struct sbc_in *rsp,
 
 /* locate.c: a request from the core side for a user */
 void sbc_locate_request(struct sbc_core *core, const struct sbc_in *in);
-int  sbc_locate_aor(struct re_printf *pf, const struct pl *user);
 
 /* holds.c: connections that carry registrations */
 int  sbc_holds_init(struct sbc_core *core);

@@ -233,9 +233,9 @@ int sbc_fwd_request(struct mbuf **mbp, const struct sbc_core *core,
 
 /* The response `rsp` to `req`, as sent back to where req came from: the
  * request's own Vias replace sbcd's. */
-int sbc_fwd_response(struct mbuf **mbp, const struct sbc_core *core,
-		     const struct sbc_in *rsp, const struct sbc_in *req,
-		     re_printf_h *contact_h, void *contact_arg)
+int sbc_fwd_response(struct mbuf **mbp, const struct sbc_in *rsp,
+		     const struct sbc_in *req, re_printf_h *contact_h,
+		     void *contact_arg)
 {
 	const struct sip_msg *msg = rsp->msg;
 	struct hdrs_print hp = {
@@ -245,8 +245,6 @@ int sbc_fwd_response(struct mbuf **mbp, const struct sbc_core *core,
 	struct re_printf pf;
 	struct mbuf *mb;
 	int err;
-
-	(void)core;
 
 	if (!contact_h && rsp->side == SBC_SIDE_ACCESS) {
 		hp.contact_h   = contacts_source_print;

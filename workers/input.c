@@ -8,6 +8,11 @@
  * every later request of the dialog meet in one worker: transactions need
  * no lock and no shared state.
  *
+ * The owner is found before parsing, by a scan for the Call-ID header
+ * alone: half the messages of a two-worker node are handed over, and the
+ * owner parses them anyway. Every message's owner comes from that same
+ * scan, so a request and its responses agree whatever their formatting.
+ *
  * A message that libre cannot parse is dropped and counted: without a
  * parse there is no Via to answer. A request that parses but lacks what a
  * proxy needs (Via, From, To, Call-ID, CSeq) or announces more body than
@@ -15,6 +20,7 @@
  */
 
 #include <string.h>
+#include <strings.h>
 #include <re.h>
 #include <xxhash.h>
 #include "cfg/log.h"
@@ -23,6 +29,65 @@
 #include "shm/stats.h"
 #include "cfg/config.h"
 #include "workers/core.h"
+
+
+static bool name_is(const char *p, size_t n, const char *name)
+{
+	size_t l = strlen(name);
+
+	return n == l && !strncasecmp(p, name, l);
+}
+
+
+/*
+ * The Call-ID of a raw message: the value of the first `Call-ID:` or `i:`
+ * header line, trimmed. ENOENT when the headers end (or the buffer does)
+ * without one.
+ */
+int sbc_callid_scan(const uint8_t *buf, size_t len, struct pl *callid)
+{
+	const char *p = (const char *)buf, *end = p + len;
+
+	/* skip the start line */
+	p = memchr(p, '\n', len);
+
+	while (p && ++p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *colon, *v, *ve;
+
+		if (!eol || *p == '\r' || *p == '\n')
+			return ENOENT;
+
+		colon = memchr(p, ':', (size_t)(eol - p));
+		if (colon) {
+			const char *ne = colon;
+
+			while (ne > p && (ne[-1] == ' ' || ne[-1] == '\t'))
+				--ne;
+
+			if (name_is(p, (size_t)(ne - p), "call-id") ||
+			    name_is(p, (size_t)(ne - p), "i")) {
+				v = colon + 1;
+				ve = eol;
+				while (v < ve && (*v == ' ' || *v == '\t'))
+					++v;
+				while (ve > v && (ve[-1] == '\r' ||
+						  ve[-1] == ' ' ||
+						  ve[-1] == '\t'))
+					--ve;
+				if (ve == v)
+					return ENOENT;
+				callid->p = v;
+				callid->l = (size_t)(ve - v);
+				return 0;
+			}
+		}
+
+		p = eol;
+	}
+
+	return ENOENT;
+}
 
 
 uint32_t sbc_core_owner(const struct sbc_core *core, const struct pl *callid)
@@ -132,7 +197,7 @@ void sbc_core_input(struct sbc_core *core, const struct sbc_dest *src,
 {
 	struct sbc_in in;
 	struct mbuf *mb;
-	uint32_t owner;
+	struct pl callid;
 	int err;
 
 	sbc_stats_add(core->stats, core->index, handed_over ?
@@ -140,6 +205,15 @@ void sbc_core_input(struct sbc_core *core, const struct sbc_dest *src,
 
 	if (src->listener >= core->cfg->listener_count)
 		return;
+
+	if (!handed_over && !sbc_callid_scan(buf, len, &callid)) {
+		uint32_t owner = sbc_core_owner(core, &callid);
+
+		if (owner != core->index) {
+			(void)sbc_mbox_handover(core, owner, src, buf, len);
+			return;
+		}
+	}
 
 	mb = mbuf_alloc(len);
 	if (!mb)
@@ -159,12 +233,6 @@ void sbc_core_input(struct sbc_core *core, const struct sbc_dest *src,
 		sbc_stats_add(core->stats, core->index, SBC_STAT_RX_BAD, 1);
 		sbc_debug("unparseable message from %J dropped (%m)",
 			  &src->addr, err);
-		goto out;
-	}
-
-	owner = sbc_core_owner(core, &in.msg->callid);
-	if (!handed_over && owner != core->index) {
-		(void)sbc_mbox_handover(core, owner, src, buf, len);
 		goto out;
 	}
 

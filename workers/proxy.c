@@ -25,6 +25,7 @@
 #include "shm/stats.h"
 #include "cfg/config.h"
 #include "workers/core.h"
+#include "workers/timer.h"
 #include "workers/txn.h"
 
 static const char allow_hdr[] =

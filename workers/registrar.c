@@ -31,6 +31,7 @@
 #include "cfg/config.h"
 #include "workers/transport.h"
 #include "workers/core.h"
+#include "workers/timer.h"
 #include "workers/txn.h"
 
 enum {

@@ -29,6 +29,7 @@
 #include "workers/transport.h"
 #include "workers/worker.h"
 #include "workers/core.h"
+#include "workers/timer.h"
 
 enum {
 	DRAIN_POLL_MS = 100,
@@ -57,6 +58,7 @@ static void worker_destructor(void *arg)
 	fd_close(SBC_WFD_CTL);
 	fd_close(core->mbox_fd);
 	sbc_txn_flush(core);
+	sbc_timer_close();
 	mem_deref(core->tp);
 	mem_deref(core->holds);
 	mem_deref(core->ctx);
