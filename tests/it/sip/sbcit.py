@@ -219,10 +219,11 @@ class Test:
         return Sipp(self, name, scenario, **kwargs)
 
 
-def run(name, main, direct_ok=True):
+def run(name, main, direct_ok=True, uses_sipp=True):
     """Run main(test) as a test program: exit 0 when every check passed,
-    1 when one failed or the run broke, 77 (skip) when SIPp is missing or
-    --direct was asked of a test that has no direct form (direct_ok)."""
+    1 when one failed or the run broke, 77 (skip) when SIPp is missing
+    (and uses_sipp) or --direct was asked of a test that has no direct
+    form (direct_ok)."""
     test = Test(name, sys.argv[1:])
 
     def on_signal(signum, frame):
@@ -233,7 +234,7 @@ def run(name, main, direct_ok=True):
 
     status = 1
     try:
-        if not shutil.which('sipp'):
+        if uses_sipp and not shutil.which('sipp'):
             print('SKIP: sipp (Debian package sip-tester) is not installed')
             status = SKIP
             return
@@ -471,6 +472,24 @@ class Sipp:
         self.argv = argv
         self.proc = test.spawn(argv, name + '.out')
         self.started = time.time()
+        if not remote:
+            self.wait_listening('tcp' if transport.startswith('t')
+                                else 'udp')
+
+    def wait_listening(self, proto, limit=10):
+        """Until this SIPp (a UAS) has its socket bound (UDP) or listening
+        (TCP), so that what is sent to it from now on is not lost."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise Failure('%s: sipp exited at start (%s)\n%s' %
+                              (self.name, self.proc.returncode,
+                               self.errors()))
+            if port_bound(proto, self.port):
+                return
+            time.sleep(0.05)
+        raise Failure('%s: sipp not on port %d after %d s' %
+                      (self.name, self.port, limit))
 
     def alive(self):
         return self.proc.poll() is None
@@ -545,6 +564,21 @@ class Sipp:
             rc == 0 and good == ok and bad == 0,
             '%s: %s/%s calls succeeded, %s failed (sipp exit %s)' %
             (what, good, ok, bad, rc), self.errors())
+
+
+def port_bound(proto, port):
+    """True if a local IPv4 socket is bound to port (UDP) or listens on
+    it (TCP), from /proc/net."""
+    with open('/proc/net/' + proto) as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, state = fields[1], fields[3]
+            if int(local.split(':')[1], 16) != port:
+                continue
+            if proto == 'udp' or state == '0A':
+                return True
+    return False
 
 
 def strip_screen(text):

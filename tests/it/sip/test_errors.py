@@ -244,4 +244,4 @@ def main(test):
 
 
 if __name__ == '__main__':
-    sbcit.run('errors', main, direct_ok=False)
+    sbcit.run('errors', main, direct_ok=False, uses_sipp=False)

@@ -91,7 +91,6 @@ def one_user(test, sbcd, target, backend_port, core_port):
             '</nop>\n  <pause milliseconds="1500"/>' % mark)
     backend = registrar(test, 'reg1-backend', backend_port, core_port, 1,
                         hold=hold)
-    time.sleep(0.3)
     alice = [('alice', 'example.com', '192.168.1.10', 'pw-alice')]
     user = register(test, 'reg1-user', alice, target)
 
@@ -113,7 +112,6 @@ def one_user(test, sbcd, target, backend_port, core_port):
 
     test.note('alice registers again from another port (NAT rebinding)')
     backend = registrar(test, 'reg2-backend', backend_port, core_port, 1)
-    time.sleep(0.3)
     user2 = register(test, 'reg2-user', alice, target)
     user2.expect('alice registers again')
     backend.expect('backend grants the refresh')
@@ -127,7 +125,6 @@ def many_users(test, sbcd, target, backend_port, core_port, count=1000):
     test.note('%d users register at 300/s' % count)
     backend = registrar(test, 'bulk-backend', backend_port, core_port, count,
                         timeout=60)
-    time.sleep(0.3)
     rows = sbcit.users('r', count)
     user = register(test, 'bulk-users', rows, target, rate=300, timeout=60)
     user.expect('%d users register' % count)
