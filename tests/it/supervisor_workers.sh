@@ -108,12 +108,12 @@ else
 fi
 
 # a crash loop: killed each time it runs, until it is failed
-n=0
-while [ "$n" -lt 8 ] && [ "$(worker_field 1 state)" != failed ]; do
+tries=0
+while [ "$tries" -lt 8 ] && [ "$(worker_field 1 state)" != failed ]; do
 	if wait_worker 1 running; then
 		kill -KILL "$(worker_field 1 pid)"
 	fi
-	n=$((n + 1))
+	tries=$((tries + 1))
 	sleep 0.2
 done
 
