@@ -18,6 +18,7 @@
 #include "shm/field.h"
 #include "cfg/config.h"
 #include "cfg/source.h"
+#include "cfg/listen.h"
 
 enum {
 	WORKERS_MAX       = 64,
@@ -25,13 +26,35 @@ enum {
 	REG_MAX_LIMIT     = 10000000,
 	DLG_MAX_DEFAULT   = 10000,
 	DLG_MAX_LIMIT     = 2000000,
+	MESSAGE_MIN       = 1500,
+	MESSAGE_MAX       = 65535,
+	T1_DEFAULT        = 500,
+	IDLE_DEFAULT      = 600,
+	WS_PING_DEFAULT   = 30,
+	GRACE_DEFAULT     = 10,
+	LISTENERS_MAX     = 64,
+	BACKENDS_MAX      = 256,
 };
+
+/* The built-in node: loopback only, nothing external. */
+static const char *const access_default[] = {
+	"udp:127.0.0.1:5060", "tcp:127.0.0.1:5060", "ws:127.0.0.1:8080",
+};
+static const char *const core_default[] = {"udp:127.0.0.1:5062"};
+static const char *const backends_default[] = {"sip:127.0.0.1:5080"};
+static const char control_socket_default[] = "/run/sbcd/sbcd.ctl";
+static const char pid_file_default[] = "/run/sbcd/sbcd.pid";
 
 enum key_type {
 	KEY_GROUP,
 	KEY_INT,      /* uint32_t in struct sbc_config, within [min, max] */
 	KEY_LEVEL,    /* enum sbc_log_level, written as its name */
 	KEY_BOOL,     /* bool in struct sbc_config */
+	KEY_STRING,   /* char * in struct sbc_config, "" is NULL unless
+		       * min is 1 (then it must not be empty) */
+	KEY_TARGET,   /* log.target: "stderr" or "syslog" */
+	KEY_LISTEN,   /* a side's listeners; min is the side */
+	KEY_BACKENDS, /* the backend set */
 };
 
 struct key {
@@ -57,6 +80,40 @@ static const struct key schema[] = {
 	{"log",               KEY_GROUP, 0, 0, 0},
 	{"log.level",         KEY_LEVEL, 0, 0,
 	 offsetof(struct sbc_config, log_level)},
+	{"log.target",        KEY_TARGET, 0, 0,
+	 offsetof(struct sbc_config, log_syslog)},
+	{"control",           KEY_GROUP, 0, 0, 0},
+	{"control.socket",    KEY_STRING, 1, 0,
+	 offsetof(struct sbc_config, control_socket)},
+	{"control.pid_file",  KEY_STRING, 1, 0,
+	 offsetof(struct sbc_config, pid_file)},
+	{"access",            KEY_GROUP, 0, 0, 0},
+	{"access.listen",     KEY_LISTEN, SBC_SIDE_ACCESS, 0, 0},
+	{"access.advertise",  KEY_STRING, 0, 0,
+	 offsetof(struct sbc_config, advertise[SBC_SIDE_ACCESS])},
+	{"core",              KEY_GROUP, 0, 0, 0},
+	{"core.listen",       KEY_LISTEN, SBC_SIDE_CORE, 0, 0},
+	{"core.advertise",    KEY_STRING, 0, 0,
+	 offsetof(struct sbc_config, advertise[SBC_SIDE_CORE])},
+	{"backends",          KEY_BACKENDS, 0, 0, 0},
+	{"tls",               KEY_GROUP, 0, 0, 0},
+	{"tls.certificate",   KEY_STRING, 0, 0,
+	 offsetof(struct sbc_config, tls_certificate)},
+	{"tls.key",           KEY_STRING, 0, 0,
+	 offsetof(struct sbc_config, tls_key)},
+	{"sip",               KEY_GROUP, 0, 0, 0},
+	{"sip.max_message_size", KEY_INT, MESSAGE_MIN, MESSAGE_MAX,
+	 offsetof(struct sbc_config, max_message)},
+	{"sip.t1",            KEY_INT,   10, 10000,
+	 offsetof(struct sbc_config, t1_ms)},
+	{"connections",       KEY_GROUP, 0, 0, 0},
+	{"connections.idle_timeout", KEY_INT, 1, 86400,
+	 offsetof(struct sbc_config, idle_timeout)},
+	{"connections.ws_ping_interval", KEY_INT, 1, 3600,
+	 offsetof(struct sbc_config, ws_ping_interval)},
+	{"shutdown",          KEY_GROUP, 0, 0, 0},
+	{"shutdown.grace",    KEY_INT,   0, 600,
+	 offsetof(struct sbc_config, shutdown_grace)},
 };
 
 
@@ -64,14 +121,30 @@ static void config_destructor(void *arg)
 {
 	struct sbc_config *cfg = arg;
 
+	for (uint32_t i = 0; i < cfg->listener_count; i++)
+		mem_deref(cfg->listeners[i].name);
+	for (uint32_t i = 0; i < cfg->backend_count; i++)
+		mem_deref(cfg->backends[i].uri);
+
+	mem_deref(cfg->listeners);
+	mem_deref(cfg->backends);
+	mem_deref(cfg->advertise[SBC_SIDE_ACCESS]);
+	mem_deref(cfg->advertise[SBC_SIDE_CORE]);
+	mem_deref(cfg->tls_certificate);
+	mem_deref(cfg->tls_key);
+	mem_deref(cfg->control_socket);
+	mem_deref(cfg->pid_file);
+	mem_deref(cfg->text);
 	mem_deref(cfg->path);
 }
 
 
-/* The built-in defaults: one worker per online CPU (at most 64). */
-static void config_defaults(struct sbc_config *cfg)
+/* The built-in defaults: one worker per online CPU (at most 64). Listeners
+ * and backends get theirs after parsing, for a side the file left out. */
+static int config_defaults(struct sbc_config *cfg)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int err;
 
 	if (cpus < 1)
 		cpus = 1;
@@ -80,6 +153,17 @@ static void config_defaults(struct sbc_config *cfg)
 	cfg->reg_max   = REG_MAX_DEFAULT;
 	cfg->dlg_max   = DLG_MAX_DEFAULT;
 	cfg->log_level = SBC_LOG_INFO;
+	cfg->max_message = MESSAGE_MAX;
+	cfg->t1_ms     = T1_DEFAULT;
+	cfg->idle_timeout = IDLE_DEFAULT;
+	cfg->ws_ping_interval = WS_PING_DEFAULT;
+	cfg->shutdown_grace = GRACE_DEFAULT;
+
+	err = str_dup(&cfg->control_socket, control_socket_default);
+	if (!err)
+		err = str_dup(&cfg->pid_file, pid_file_default);
+
+	return err;
 }
 
 
@@ -181,6 +265,201 @@ static int check_bool(struct sbc_config *cfg, const struct key *key,
 }
 
 
+static int check_string(struct sbc_config *cfg, const struct key *key,
+			const config_setting_t *s, const char *path,
+			char *errbuf, size_t errsz)
+{
+	unsigned line = config_setting_source_line(s);
+	char **field = (char **)(void *)((char *)cfg + key->off);
+	const char *v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		return sbc_config_fail(errbuf, errsz, EINVAL,
+				       "%s:%u: '%s' must be a string",
+				       path, line, key->name);
+	}
+
+	v = config_setting_get_string(s);
+	if (!*v && key->min) {
+		return sbc_config_fail(errbuf, errsz, EINVAL,
+				       "%s:%u: '%s' must not be empty",
+				       path, line, key->name);
+	}
+
+	*field = mem_deref(*field);
+
+	return *v ? str_dup(field, v) : 0;
+}
+
+
+static int check_target(struct sbc_config *cfg, const struct key *key,
+			const config_setting_t *s, const char *path,
+			char *errbuf, size_t errsz)
+{
+	const char *v = config_setting_get_string(s);
+
+	if (!v || (strcmp(v, "stderr") && strcmp(v, "syslog"))) {
+		return sbc_config_fail(errbuf, errsz, EINVAL,
+				       "%s:%u: '%s' must be \"stderr\" or "
+				       "\"syslog\"", path,
+				       config_setting_source_line(s),
+				       key->name);
+	}
+
+	cfg->log_syslog = !strcmp(v, "syslog");
+
+	return 0;
+}
+
+
+/* libre's mem_realloc() does not allocate from NULL. */
+static void *array_grow(void *v, size_t n, size_t size)
+{
+	return v ? mem_realloc(v, n * size) : mem_alloc(n * size, NULL);
+}
+
+
+/* Two listeners on one address and port of the same socket type. */
+static const struct sbc_listener_conf *
+listener_clash(const struct sbc_config *cfg, const struct sbc_listener_conf *l)
+{
+	for (uint32_t i = 0; i < cfg->listener_count; i++) {
+		const struct sbc_listener_conf *o = &cfg->listeners[i];
+
+		if (sa_cmp(&o->addr, &l->addr, SA_ALL) &&
+		    sbc_listen_stream(o->transport) ==
+		    sbc_listen_stream(l->transport))
+			return o;
+	}
+
+	return NULL;
+}
+
+
+static int listener_add(struct sbc_config *cfg, enum sbc_side side,
+			const char *str, unsigned line, const char *path,
+			char *errbuf, size_t errsz)
+{
+	struct sbc_listener_conf l, *v;
+	const struct sbc_listener_conf *o;
+	int err;
+
+	memset(&l, 0, sizeof(l));
+	err = sbc_listen_parse(&l, side, str);
+	if (err) {
+		return sbc_config_fail(errbuf, errsz, EINVAL,
+				       "%s:%u: '%s.listen': \"%s\" is not "
+				       "transport:address:port (transport "
+				       "udp, tcp, tls, ws or wss; an IP "
+				       "address, IPv6 in brackets; a port "
+				       "1..65535)", path, line,
+				       sbc_side_name(side), str);
+	}
+	l.line = line;
+
+	o = listener_clash(cfg, &l);
+	if (o || cfg->listener_count >= LISTENERS_MAX) {
+		mem_deref(l.name);
+		if (!o)
+			return sbc_config_fail(errbuf, errsz, EINVAL,
+					       "%s:%u: more than %u listeners",
+					       path, line, LISTENERS_MAX);
+		return sbc_config_fail(errbuf, errsz, EINVAL,
+				       "%s:%u: \"%s\" takes the socket of "
+				       "\"%s\" (line %u)", path, line, str,
+				       o->name, o->line);
+	}
+
+	v = array_grow(cfg->listeners, cfg->listener_count + 1, sizeof(*v));
+	if (!v) {
+		mem_deref(l.name);
+		return ENOMEM;
+	}
+
+	v[cfg->listener_count++] = l;
+	cfg->listeners = v;
+
+	return 0;
+}
+
+
+static int backend_add(struct sbc_config *cfg, const char *str,
+		       unsigned line, const char *path, char *errbuf,
+		       size_t errsz)
+{
+	struct sbc_backend_conf b, *v;
+	int err;
+
+	memset(&b, 0, sizeof(b));
+	err = sbc_backend_parse(&b, str);
+	if (err) {
+		return sbc_config_fail(errbuf, errsz, EINVAL,
+				       "%s:%u: 'backends': \"%s\" is not "
+				       "sip:address[:port] (an IP address, "
+				       "IPv6 in brackets)", path, line, str);
+	}
+
+	if (cfg->backend_count >= BACKENDS_MAX) {
+		mem_deref(b.uri);
+		return sbc_config_fail(errbuf, errsz, EINVAL,
+				       "%s:%u: more than %u backends",
+				       path, line, BACKENDS_MAX);
+	}
+
+	v = array_grow(cfg->backends, cfg->backend_count + 1, sizeof(*v));
+	if (!v) {
+		mem_deref(b.uri);
+		return ENOMEM;
+	}
+
+	v[cfg->backend_count++] = b;
+	cfg->backends = v;
+
+	return 0;
+}
+
+
+/* A non-empty array of strings, each given to listener_add or
+ * backend_add. */
+static int check_list(struct sbc_config *cfg, const struct key *key,
+		      const config_setting_t *s, const char *path,
+		      char *errbuf, size_t errsz)
+{
+	unsigned line = config_setting_source_line(s);
+	int n = config_setting_length(s);
+
+	if ((config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	     config_setting_type(s) != CONFIG_TYPE_LIST) || n < 1) {
+		return sbc_config_fail(errbuf, errsz, EINVAL,
+				       "%s:%u: '%s' must be a non-empty "
+				       "array of strings ([ \"...\" ])",
+				       path, line, key->name);
+	}
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		const char *v = config_setting_get_string(e);
+		int err;
+
+		if (!v) {
+			return sbc_config_fail(errbuf, errsz, EINVAL,
+					       "%s:%u: '%s' must hold strings",
+					       path, line, key->name);
+		}
+
+		if (key->type == KEY_LISTEN)
+			err = listener_add(cfg, (enum sbc_side)key->min, v,
+					   line, path, errbuf, errsz);
+		else
+			err = backend_add(cfg, v, line, path, errbuf, errsz);
+		if (err)
+			return err;
+	}
+
+	return 0;
+}
+
+
 static int check_setting(struct sbc_config *cfg, const config_setting_t *s,
 			 const char *prefix, const char *path,
 			 char *errbuf, size_t errsz)
@@ -214,6 +493,16 @@ static int check_setting(struct sbc_config *cfg, const config_setting_t *s,
 
 	case KEY_BOOL:
 		return check_bool(cfg, key, s, path, errbuf, errsz);
+
+	case KEY_STRING:
+		return check_string(cfg, key, s, path, errbuf, errsz);
+
+	case KEY_TARGET:
+		return check_target(cfg, key, s, path, errbuf, errsz);
+
+	case KEY_LISTEN:
+	case KEY_BACKENDS:
+		return check_list(cfg, key, s, path, errbuf, errsz);
 	}
 
 	return EINVAL;
@@ -261,6 +550,120 @@ static int config_parse(struct sbc_config *cfg, const char *text,
 }
 
 
+static int listeners_default(struct sbc_config *cfg, enum sbc_side side,
+			     const char *const *v, size_t n, const char *path,
+			     char *errbuf, size_t errsz)
+{
+	for (uint32_t i = 0; i < cfg->listener_count; i++) {
+		if (cfg->listeners[i].side == side)
+			return 0;
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		int err = listener_add(cfg, side, v[i], 0, path, errbuf,
+				       errsz);
+		if (err)
+			return err;
+	}
+
+	return 0;
+}
+
+
+/* Access listeners first, then core, each side in the file's order. */
+static void listeners_order(struct sbc_config *cfg)
+{
+	for (uint32_t i = 1; i < cfg->listener_count; i++) {
+		struct sbc_listener_conf l = cfg->listeners[i];
+		uint32_t j = i;
+
+		while (j > 0 && cfg->listeners[j - 1].side > l.side) {
+			cfg->listeners[j] = cfg->listeners[j - 1];
+			--j;
+		}
+		cfg->listeners[j] = l;
+	}
+}
+
+
+static int file_readable(const char *file, const char *key, unsigned line,
+			 const char *path, char *errbuf, size_t errsz)
+{
+	if (!file) {
+		return sbc_config_fail(errbuf, errsz, EINVAL,
+				       "%s:%u: a tls or wss listener needs "
+				       "'%s'", path, line, key);
+	}
+
+	if (access(file, R_OK)) {
+		int err = errno;
+
+		return sbc_config_fail(errbuf, errsz, EINVAL,
+				       "%s:%u: '%s' \"%s\" cannot be read: "
+				       "%m", path, line, key, file, err);
+	}
+
+	return 0;
+}
+
+
+/* What needs the whole file: defaults of the sides it left out, and the
+ * rules between keys. */
+static int config_complete(struct sbc_config *cfg, const char *path,
+			   char *errbuf, size_t errsz)
+{
+	const char *name = path ? path : "built-in defaults";
+	bool core_udp = false;
+	unsigned core_line = 0;
+	int err;
+
+	err = listeners_default(cfg, SBC_SIDE_ACCESS, access_default,
+				ARRAY_SIZE(access_default), name, errbuf,
+				errsz);
+	if (!err)
+		err = listeners_default(cfg, SBC_SIDE_CORE, core_default,
+					ARRAY_SIZE(core_default), name,
+					errbuf, errsz);
+	for (size_t i = 0; !err && !cfg->backend_count &&
+		     i < ARRAY_SIZE(backends_default); i++)
+		err = backend_add(cfg, backends_default[i], 0, name, errbuf,
+				  errsz);
+	if (err)
+		return err;
+
+	listeners_order(cfg);
+
+	for (uint32_t i = 0; i < cfg->listener_count && !err; i++) {
+		const struct sbc_listener_conf *l = &cfg->listeners[i];
+
+		if (l->side == SBC_SIDE_CORE) {
+			core_udp |= l->transport == SBC_TP_UDP;
+			core_line = l->line;
+		}
+
+		if (l->transport != SBC_TP_TLS && l->transport != SBC_TP_WSS)
+			continue;
+
+		err = file_readable(cfg->tls_certificate, "tls.certificate",
+				    l->line, name, errbuf, errsz);
+		if (!err)
+			err = file_readable(cfg->tls_key, "tls.key", l->line,
+					    name, errbuf, errsz);
+	}
+	if (err)
+		return err;
+
+	if (!core_udp) {
+		return sbc_config_fail(errbuf, errsz, EINVAL,
+				       "%s:%u: 'core.listen' needs a udp "
+				       "listener: backends are reached over "
+				       "UDP", name, core_line);
+	}
+
+	return 0;
+}
+
+
 /*
  * Load the configuration from `path`, or the built-in defaults when path is
  * NULL. On error nothing is returned in *cfgp and errbuf (if given) holds
@@ -286,10 +689,9 @@ int sbc_config_load(struct sbc_config **cfgp, const char *path,
 		goto out;
 	}
 
-	config_defaults(cfg);
-
-	if (!path)
-		goto out;
+	err = config_defaults(cfg);
+	if (err || !path)
+		goto complete;
 
 	err = str_dup(&cfg->path, path);
 	if (err)
@@ -304,6 +706,15 @@ int sbc_config_load(struct sbc_config **cfgp, const char *path,
 		goto out;
 
 	err = config_parse(cfg, text, path, errbuf, errsz);
+	if (err)
+		goto out;
+
+	/* the workers parse these same bytes */
+	cfg->text = mem_ref(text);
+
+ complete:
+	if (!err)
+		err = config_complete(cfg, path, errbuf, errsz);
 
  out:
 	mem_deref(text);

@@ -26,6 +26,7 @@ struct sbc_listener_conf {
 	enum sbc_transport transport;  /* shm/field.h */
 	struct sa addr;                /* address and port bound */
 	char *name;                    /* as written, for logs and sbcctl */
+	unsigned line;                 /* in the config file, for messages */
 };
 
 /* One backend, written "sip:127.0.0.1:5080" (an IP literal, optional port,

@@ -7,10 +7,15 @@
  * its children never interleave mid-line. A message too long for the line
  * is cut and ends in "...". No allocation, so logging works when memory
  * has run out.
+ *
+ * With log.target = "syslog" the same line (prefix included, as the
+ * processes share one ident) goes to syslog(3), facility daemon, at the
+ * priority of its level.
  */
 
 #include <errno.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 #include <re.h>
 #include "cfg/log.h"
@@ -34,6 +39,7 @@ static struct {
 	unsigned index;
 	pid_t pid;
 	enum sbc_log_level level;
+	bool syslog;
 } logger = {
 	.role = "sbcd",
 	.level = SBC_LOG_INFO,
@@ -64,6 +70,31 @@ void sbc_log_set_level(enum sbc_log_level level)
 }
 
 
+/* Send lines to syslog instead of stderr, or back. */
+void sbc_log_set_syslog(bool on)
+{
+	if (on && !logger.syslog)
+		openlog("sbcd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	else if (!on && logger.syslog)
+		closelog();
+
+	logger.syslog = on;
+}
+
+
+static int syslog_priority(enum sbc_log_level level)
+{
+	switch (level) {
+
+	case SBC_LOG_DEBUG:   return LOG_DEBUG;
+	case SBC_LOG_INFO:    return LOG_INFO;
+	case SBC_LOG_NOTICE:  return LOG_NOTICE;
+	case SBC_LOG_WARNING: return LOG_WARNING;
+	default:              return LOG_ERR;
+	}
+}
+
+
 bool sbc_log_enabled(enum sbc_log_level level)
 {
 	return level >= logger.level;
@@ -78,6 +109,14 @@ static void line_flush(struct log_line *line)
 
 	if (line->cut)
 		memcpy(line->buf + line->len - 3, "...", 3);
+
+	if (logger.syslog) {
+		syslog(syslog_priority(line->level), "%.*s",
+		       (int)line->len, line->buf);
+		line->len = line->hdr;
+		line->cut = false;
+		return;
+	}
 
 	line->buf[line->len++] = '\n';
 

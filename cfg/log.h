@@ -22,6 +22,7 @@ enum sbc_log_level {
 
 void sbc_log_init(const char *role, unsigned index, enum sbc_log_level level);
 void sbc_log_set_level(enum sbc_log_level level);
+void sbc_log_set_syslog(bool on);
 bool sbc_log_enabled(enum sbc_log_level level);
 void sbc_vlog(enum sbc_log_level level, const char *fmt, va_list ap);
 void sbc_log(enum sbc_log_level level, const char *fmt, ...);

@@ -13,6 +13,30 @@ cd "$(dirname "$0")/.." || exit 1
 
 sh daemon/deps.sh </dev/null || exit 1
 
+# What the integration tests need besides the build: SIPp (sip-tester),
+# Python with websockets for the test harness and the WebSocket client,
+# openssl for test certificates. Installed like daemon/deps.sh does: only
+# what is missing, as root or through sudo, with no question asked.
+test_packages="python3 python3-websockets sip-tester openssl"
+missing=
+for p in $test_packages; do
+	if ! dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null |
+	     grep -q '^install ok installed$'; then
+		missing="$missing $p"
+	fi
+done
+if [ -n "$missing" ]; then
+	echo "tests: installing$missing"
+	sudo=
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	# $sudo and $missing are unquoted on purpose: empty, or split into words
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update </dev/null
+	# shellcheck disable=SC2086
+	$sudo env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends $missing </dev/null ||
+		exit 1
+fi
+
 ASAN_OPTIONS=halt_on_error=1:abort_on_error=1
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS UBSAN_OPTIONS

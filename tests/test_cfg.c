@@ -64,6 +64,9 @@ static void conf_write(struct fixture *f, const char *text)
 	size_t len = strlen(text);
 	int fd;
 
+	if (f->path[0])
+		unlink(f->path);
+
 	assert_true(re_snprintf(f->path, sizeof(f->path), "%s/sbcd-cfg-XXXXXX",
 				dir && *dir ? dir : "/tmp") > 0);
 	fd = mkstemp(f->path);
@@ -277,6 +280,115 @@ static void test_missing_file(void **state)
 }
 
 
+static void test_sip_defaults(void **state)
+{
+	struct fixture *f = *state;
+	const struct sbc_config *c;
+
+	assert_int_equal(sbc_config_load(&f->cfg, NULL, f->err,
+					 sizeof(f->err)), 0);
+	c = f->cfg;
+	assert_null(c->text);
+	assert_int_equal(c->listener_count, 4);
+	assert_string_equal(c->listeners[0].name, "udp:127.0.0.1:5060");
+	assert_string_equal(c->listeners[1].name, "tcp:127.0.0.1:5060");
+	assert_string_equal(c->listeners[2].name, "ws:127.0.0.1:8080");
+	assert_string_equal(c->listeners[3].name, "udp:127.0.0.1:5062");
+	assert_int_equal(c->listeners[2].transport, SBC_TP_WS);
+	assert_int_equal(c->listeners[3].side, SBC_SIDE_CORE);
+	assert_int_equal(sa_port(&c->listeners[3].addr), 5062);
+	assert_int_equal(c->backend_count, 1);
+	assert_int_equal(sa_port(&c->backends[0].addr), 5080);
+	assert_null(c->advertise[SBC_SIDE_ACCESS]);
+	assert_null(c->tls_certificate);
+	assert_string_equal(c->control_socket, "/run/sbcd/sbcd.ctl");
+	assert_string_equal(c->pid_file, "/run/sbcd/sbcd.pid");
+	assert_int_equal(c->max_message, 65535);
+	assert_int_equal(c->t1_ms, 500);
+	assert_int_equal(c->idle_timeout, 600);
+	assert_int_equal(c->ws_ping_interval, 30);
+	assert_int_equal(c->shutdown_grace, 10);
+	assert_false(c->log_syslog);
+}
+
+
+static void test_sip_valid(void **state)
+{
+	struct fixture *f = *state;
+	static const char text[] =
+		"core = { listen = [ \"udp:[::1]:7000\", "
+		"\"tcp:10.0.0.1:7000\" ]; advertise = \"10.9.9.9\"; };\n"
+		"access = { listen = [ \"udp:192.0.2.1:5060\" ];\n"
+		"  advertise = \"sbc.example.com\"; };\n"
+		"backends = [ \"sip:10.0.0.2\", \"sip:[2001:db8::1]:5080\" ];\n"
+		"control = { socket = \"/tmp/x.ctl\"; };\n"
+		"log = { target = \"syslog\"; };\n"
+		"sip = { t1 = 100; max_message_size = 4096; };\n"
+		"connections = { idle_timeout = 5; ws_ping_interval = 2; };\n"
+		"shutdown = { grace = 0; };\n";
+	const struct sbc_config *c;
+
+	conf_write(f, text);
+	if (sbc_config_load(&f->cfg, f->path, f->err, sizeof(f->err)))
+		fail_msg("%s", f->err);
+	c = f->cfg;
+
+	assert_string_equal(c->text, text);
+	assert_int_equal(c->listener_count, 3);
+	assert_int_equal(c->listeners[0].side, SBC_SIDE_ACCESS);
+	assert_int_equal(sa_af(&c->listeners[1].addr), AF_INET6);
+	assert_int_equal(c->listeners[1].line, 1);
+	assert_int_equal(c->listeners[2].transport, SBC_TP_TCP);
+	assert_string_equal(c->advertise[SBC_SIDE_ACCESS], "sbc.example.com");
+	assert_string_equal(c->advertise[SBC_SIDE_CORE], "10.9.9.9");
+	assert_int_equal(c->backend_count, 2);
+	assert_int_equal(sa_port(&c->backends[0].addr), 5060);
+	assert_int_equal(sa_port(&c->backends[1].addr), 5080);
+	assert_string_equal(c->control_socket, "/tmp/x.ctl");
+	assert_string_equal(c->pid_file, "/run/sbcd/sbcd.pid");
+	assert_true(c->log_syslog);
+	assert_int_equal(c->t1_ms, 100);
+	assert_int_equal(c->max_message, 4096);
+	assert_int_equal(c->shutdown_grace, 0);
+}
+
+
+static void test_sip_errors(void **state)
+{
+	struct fixture *f = *state;
+
+	expect_error(f, "\naccess = { listen = [ \"sctp:127.0.0.1:1\" ]; };",
+		     EINVAL, 2, "access.listen");
+	expect_error(f, "access = { listen = [ \"udp:127.0.0.1:0\" ]; };",
+		     EINVAL, 1, "udp:127.0.0.1:0");
+	expect_error(f, "access = { listen = [ \"udp:::1:5060\" ]; };",
+		     EINVAL, 1, "IPv6 in brackets");
+	expect_error(f, "access = { listen = [ \"udp:localhost:5060\" ]; };",
+		     EINVAL, 1, "not transport:address:port");
+	expect_error(f, "access = { listen = [ ]; };", EINVAL, 1,
+		     "non-empty");
+	expect_error(f, "access = { listen = [ \"tcp:127.0.0.1:9\",\n"
+		     "\"ws:127.0.0.1:9\" ]; };", EINVAL, 1, "takes the socket");
+	expect_error(f, "core = { listen = [ \"tcp:127.0.0.1:9\" ]; };",
+		     EINVAL, 1, "needs a udp listener");
+	expect_error(f, "\n\naccess = { listen = [ \"wss:127.0.0.1:9\" ]; };",
+		     EINVAL, 3, "tls.certificate");
+	expect_error(f, "tls = { certificate = \"/nonexistent.pem\";\n"
+		     "key = \"/nonexistent.key\"; };\n"
+		     "access = { listen = [ \"tls:127.0.0.1:9\" ]; };",
+		     EINVAL, 3, "cannot be read");
+	expect_error(f, "backends = [ \"sip:pbx.example.com\" ];", EINVAL,
+		     1, "sip:address[:port]");
+	expect_error(f, "backends = [ \"sip:u@10.0.0.1\" ];", EINVAL, 1,
+		     "backends");
+	expect_error(f, "control = { socket = \"\"; };", EINVAL, 1,
+		     "must not be empty");
+	expect_error(f, "log = { target = \"file\"; };", EINVAL, 1,
+		     "\"syslog\"");
+	expect_error(f, "sip = { t1 = 5; };", EINVAL, 1, "sip.t1");
+}
+
+
 static void test_shipped_is_default(void **state)
 {
 	struct fixture *f = *state;
@@ -294,6 +406,26 @@ static void test_shipped_is_default(void **state)
 	assert_int_equal(f->cfg->dlg_max, def->dlg_max);
 	assert_int_equal(f->cfg->log_level, def->log_level);
 	assert_int_equal(f->cfg->huge_pages, def->huge_pages);
+	assert_int_equal(f->cfg->log_syslog, def->log_syslog);
+	assert_string_equal(f->cfg->control_socket, def->control_socket);
+	assert_string_equal(f->cfg->pid_file, def->pid_file);
+	assert_int_equal(f->cfg->listener_count, def->listener_count);
+	for (uint32_t i = 0; i < def->listener_count; i++) {
+		assert_string_equal(f->cfg->listeners[i].name,
+				    def->listeners[i].name);
+		assert_int_equal(f->cfg->listeners[i].side,
+				 def->listeners[i].side);
+	}
+	assert_int_equal(f->cfg->backend_count, def->backend_count);
+	assert_string_equal(f->cfg->backends[0].uri, def->backends[0].uri);
+	assert_null(f->cfg->advertise[SBC_SIDE_ACCESS]);
+	assert_null(f->cfg->advertise[SBC_SIDE_CORE]);
+	assert_null(f->cfg->tls_certificate);
+	assert_int_equal(f->cfg->max_message, def->max_message);
+	assert_int_equal(f->cfg->t1_ms, def->t1_ms);
+	assert_int_equal(f->cfg->idle_timeout, def->idle_timeout);
+	assert_int_equal(f->cfg->ws_ping_interval, def->ws_ping_interval);
+	assert_int_equal(f->cfg->shutdown_grace, def->shutdown_grace);
 
 	mem_deref(def);
 }
@@ -334,6 +466,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_include_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sip_defaults, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sip_valid, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sip_errors, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shipped_is_default, setup,
 						teardown),

@@ -62,6 +62,7 @@ struct sbc_core {
 void sbc_core_input(struct sbc_core *core, const struct sbc_dest *src,
 		    const uint8_t *buf, size_t len, bool handed_over);
 uint32_t sbc_core_owner(const struct sbc_core *core, const struct pl *callid);
+int  sbc_pl_u32(const struct pl *pl, uint32_t *vp);
 
 /* mailbox.c: the other workers */
 int  sbc_mbox_listen(struct sbc_core *core);
@@ -79,8 +80,14 @@ int  sbc_core_send(struct sbc_core *core, const struct sbc_dest *dst,
 enum sbc_side sbc_listener_side(const struct sbc_core *core, uint16_t l);
 int  sbc_listener_find(const struct sbc_core *core, enum sbc_side side,
 		       enum sbc_transport tp, int af, uint16_t *lp);
+struct sbc_hostport {
+	const struct sbc_core *core;
+	uint16_t listener;
+};
 int  sbc_listener_hostport(struct re_printf *pf,
-			   const struct sbc_core *core, uint16_t l);
+			   const struct sbc_hostport *hp);
+#define SBC_HOSTPORT(core, l) \
+	sbc_listener_hostport, &(struct sbc_hostport){(core), (l)}
 const char *sbc_via_transport(enum sbc_transport tp);
 bool sbc_core_is_local(const struct sbc_core *core, const struct uri *uri);
 
@@ -97,6 +104,7 @@ int  sbc_reply(struct sbc_core *core, const struct sbc_in *in,
 	       uint16_t scode, const char *reason, const char *extra);
 int  sbc_reply_print(struct mbuf *mb, const struct sbc_in *in,
 		     uint16_t scode, const char *reason, const char *extra);
+bool sbc_reply_acked(const struct sip_msg *ack);
 
 /* fwd.c: forwarded requests and responses */
 void sbc_pf_mbuf(struct re_printf *pf, struct mbuf *mb);
@@ -106,8 +114,7 @@ struct sbc_fwd {
 	const char *branch;          /* our Via branch */
 	unsigned routes_popped;      /* leading Route values that were ours */
 	bool record_route;
-	uint16_t rr_user_listener;   /* Record-Route: access-side peer ... */
-	const struct sbc_dest *rr_user;
+	const struct sbc_dest *rr_user; /* Record-Route: the access-side peer */
 	uint16_t rr_backend;
 	bool rewrite_contact;        /* access side: Contact -> source */
 	re_printf_h *contact_h;      /* or: print Contact values with this */
@@ -115,9 +122,9 @@ struct sbc_fwd {
 };
 int  sbc_fwd_request(struct mbuf **mbp, const struct sbc_core *core,
 		     const struct sbc_in *in, const struct sbc_fwd *fwd);
-int  sbc_fwd_response(struct mbuf **mbp, const struct sbc_core *core,
-		      const struct sbc_in *rsp, const struct sbc_in *req,
-		      re_printf_h *contact_h, void *contact_arg);
+int  sbc_fwd_response(struct mbuf **mbp, const struct sbc_in *rsp,
+		      const struct sbc_in *req, re_printf_h *contact_h,
+		      void *contact_arg);
 
 /* via.c: the Vias of a request, for its responses */
 int  sbc_fwd_print_via(struct re_printf *pf, const struct sbc_in *in,
@@ -160,10 +167,10 @@ int  sbc_registrar_response(struct sbc_stx *stx, const struct sbc_in *rsp,
 
 /* locate.c: a request from the core side for a user */
 void sbc_locate_request(struct sbc_core *core, const struct sbc_in *in);
-int  sbc_locate_aor(struct re_printf *pf, const struct pl *user);
 
 /* holds.c: connections that carry registrations */
 int  sbc_holds_init(struct sbc_core *core);
 void sbc_holds_add(struct sbc_core *core, uint64_t conn, uint64_t until,
 		   const char *aor, const char *instance);
 void sbc_holds_closed(struct sbc_core *core, uint64_t conn);
+void sbc_holds_purge(struct sbc_core *core, uint32_t incarnation);

@@ -70,12 +70,13 @@ int sbc_listener_find(const struct sbc_core *core, enum sbc_side side,
 }
 
 
-/* host:port of listener l as peers must see it. */
-int sbc_listener_hostport(struct re_printf *pf, const struct sbc_core *core,
-			  uint16_t l)
+/* host:port of a listener as peers must see it (a %H printer: use
+ * SBC_HOSTPORT(core, listener) as its two arguments). */
+int sbc_listener_hostport(struct re_printf *pf, const struct sbc_hostport *hp)
 {
-	const struct sbc_listener_conf *lc = &core->cfg->listeners[l];
-	const char *adv = core->cfg->advertise[lc->side];
+	const struct sbc_config *cfg = hp->core->cfg;
+	const struct sbc_listener_conf *lc = &cfg->listeners[hp->listener];
+	const char *adv = cfg->advertise[lc->side];
 
 	if (adv)
 		return re_hprintf(pf, "%s:%u", adv, sa_port(&lc->addr));

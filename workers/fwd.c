@@ -173,10 +173,9 @@ static uint32_t max_forwards(const struct sip_msg *msg)
 {
 	uint32_t mf;
 
-	if (!pl_isset(&msg->maxfwd))
+	/* absent or unreadable: as if a fresh request */
+	if (sbc_pl_u32(&msg->maxfwd, &mf))
 		return MAX_FORWARDS_DEFAULT;
-
-	mf = pl_u32(&msg->maxfwd);
 
 	return mf > 255 ? 254 : (mf ? mf - 1 : 0);
 }
@@ -218,7 +217,7 @@ int sbc_fwd_request(struct mbuf **mbp, const struct sbc_core *core,
 	err |= mbuf_printf(mb, " SIP/2.0\r\nVia: SIP/2.0/%s %H;branch=%s;rport"
 			   "\r\nMax-Forwards: %u\r\n",
 			   sbc_via_transport(fwd->dst->tp),
-			   sbc_listener_hostport, core, fwd->dst->listener,
+			   SBC_HOSTPORT(core, fwd->dst->listener),
 			   fwd->branch, max_forwards(msg));
 	err |= hdrs_print(&pf, msg, &hp);
 	err |= body_print(&pf, in);
@@ -234,9 +233,9 @@ int sbc_fwd_request(struct mbuf **mbp, const struct sbc_core *core,
 
 /* The response `rsp` to `req`, as sent back to where req came from: the
  * request's own Vias replace sbcd's. */
-int sbc_fwd_response(struct mbuf **mbp, const struct sbc_core *core,
-		     const struct sbc_in *rsp, const struct sbc_in *req,
-		     re_printf_h *contact_h, void *contact_arg)
+int sbc_fwd_response(struct mbuf **mbp, const struct sbc_in *rsp,
+		     const struct sbc_in *req, re_printf_h *contact_h,
+		     void *contact_arg)
 {
 	const struct sip_msg *msg = rsp->msg;
 	struct hdrs_print hp = {
@@ -246,8 +245,6 @@ int sbc_fwd_response(struct mbuf **mbp, const struct sbc_core *core,
 	struct re_printf pf;
 	struct mbuf *mb;
 	int err;
-
-	(void)core;
 
 	if (!contact_h && rsp->side == SBC_SIDE_ACCESS) {
 		hp.contact_h   = contacts_source_print;

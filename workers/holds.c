@@ -158,6 +158,33 @@ void sbc_holds_add(struct sbc_core *core, uint64_t conn, uint64_t until,
 }
 
 
+/*
+ * At start: bindings left on connections of this worker's previous
+ * incarnation died with it (the kernel closed those connections), so they
+ * go now rather than at their expiry. One pass over the table.
+ */
+void sbc_holds_purge(struct sbc_core *core, uint32_t incarnation)
+{
+	uint32_t slots = sbc_shm_slots(core->shm, SBC_TBL_REG);
+	uint64_t now = sbc_now_ms(), gone = 0;
+	struct sbc_reg reg;
+
+	for (uint32_t s = 0; s < slots; s++) {
+		if (sbc_reg_read_slot(core->shm, s, now, &reg) || !reg.conn ||
+		    sbc_conn_worker(reg.conn) != core->index ||
+		    sbc_conn_incarnation(reg.conn) == (incarnation & 0xffff))
+			continue;
+
+		binding_drop(core, reg.conn, reg.aor, reg.instance);
+		++gone;
+	}
+
+	if (gone)
+		sbc_info("%llu bindings of the previous incarnation's "
+			 "connections removed", (unsigned long long)gone);
+}
+
+
 /* `conn` closed: the bindings that still live on it go. */
 void sbc_holds_closed(struct sbc_core *core, uint64_t conn)
 {

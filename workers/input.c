@@ -34,6 +34,26 @@ uint32_t sbc_core_owner(const struct sbc_core *core, const struct pl *callid)
 }
 
 
+/* A decimal number of at most 9 digits and nothing else, or EINVAL. */
+int sbc_pl_u32(const struct pl *pl, uint32_t *vp)
+{
+	uint32_t v = 0;
+
+	if (!pl_isset(pl) || pl->l > 9)
+		return EINVAL;
+
+	for (size_t i = 0; i < pl->l; i++) {
+		if (pl->p[i] < '0' || pl->p[i] > '9')
+			return EINVAL;
+		v = v * 10 + (uint32_t)(pl->p[i] - '0');
+	}
+
+	*vp = v;
+
+	return 0;
+}
+
+
 /* The body as really received: Content-Length may not claim more. */
 static int input_body(struct sbc_in *in)
 {
@@ -47,12 +67,7 @@ static int input_body(struct sbc_in *in)
 	if (!pl_isset(&in->msg->clen))
 		return 0;
 
-	if (re_regex(in->msg->clen.p, in->msg->clen.l, "[0-9]+", NULL) ||
-	    in->msg->clen.l > 9)
-		return EBADMSG;
-
-	clen = pl_u32(&in->msg->clen);
-	if (clen > left)
+	if (sbc_pl_u32(&in->msg->clen, &clen) || clen > left)
 		return EBADMSG;
 
 	in->body.l = clen;

@@ -22,6 +22,7 @@
 #include "shm/reg.h"
 #include "cfg/config.h"
 #include "workers/core.h"
+#include "workers/timer.h"
 #include "workers/txn.h"
 
 enum {

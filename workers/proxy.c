@@ -2,6 +2,7 @@
  * Where a new request goes (DESIGN.md section 3).
  *
  * In order:
+ * 0. The ACK of a final sbcd sent statelessly stops here.
  * 1. Max-Forwards 0: 483. A request carrying a branch of one of this
  *    worker's live branches came back to sbcd: 482.
  * 2. OPTIONS for sbcd itself (keepalive checks): 200.
@@ -24,6 +25,7 @@
 #include "shm/stats.h"
 #include "cfg/config.h"
 #include "workers/core.h"
+#include "workers/timer.h"
 #include "workers/txn.h"
 
 static const char allow_hdr[] =
@@ -48,8 +50,9 @@ static bool for_sbcd(const struct sbc_core *core, const struct sip_msg *msg)
 
 static bool maxfwd_exhausted(const struct sip_msg *msg)
 {
-	return pl_isset(&msg->maxfwd) && msg->maxfwd.l <= 3 &&
-		pl_u32(&msg->maxfwd) == 0;
+	uint32_t mf;
+
+	return !sbc_pl_u32(&msg->maxfwd, &mf) && mf == 0;
 }
 
 
@@ -248,6 +251,10 @@ void sbc_proxy_request(struct sbc_core *core, const struct sbc_in *in)
 {
 	const struct sip_msg *msg = in->msg;
 	struct sbc_route rt;
+
+	/* the ACK of a final sbcd sent itself ends here */
+	if (is_method(msg, "ACK") && sbc_reply_acked(msg))
+		return;
 
 	if (maxfwd_exhausted(msg)) {
 		(void)sbc_reply(core, in, 483, "Too Many Hops", NULL);

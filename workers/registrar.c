@@ -31,6 +31,7 @@
 #include "cfg/config.h"
 #include "workers/transport.h"
 #include "workers/core.h"
+#include "workers/timer.h"
 #include "workers/txn.h"
 
 enum {
@@ -64,10 +65,9 @@ struct reg_state {
 
 static int64_t expires_value(const struct pl *pl)
 {
-	if (!pl_isset(pl) || pl->l > 9 || re_regex(pl->p, pl->l, "^[0-9]+$"))
-		return -1;
+	uint32_t v;
 
-	return pl_u32(pl);
+	return sbc_pl_u32(pl, &v) ? -1 : (int64_t)v;
 }
 
 
@@ -218,8 +218,8 @@ static int contacts_core_print(struct re_printf *pf, void *arg)
 
 		err = re_hprintf(pf, "Contact: <sip:%H@%H;" SBC_PARAM_BINDING
 				 "=%s>", aor_escaped, st->aor,
-				 sbc_listener_hostport, st->core,
-				 st->listener, b->token);
+				 SBC_HOSTPORT(st->core, st->listener),
+				 b->token);
 		err |= params_print_except(pf, b->params, "+sip.instance",
 					   "reg-id");
 		err |= re_hprintf(pf, "\r\n");

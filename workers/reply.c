@@ -56,6 +56,18 @@ int sbc_reply_print(struct mbuf *mb, const struct sbc_in *in,
 }
 
 
+/* Is this the ACK of a final sbcd made itself? Its To carries the tag
+ * sbcd put there, derived from the same request. */
+bool sbc_reply_acked(const struct sip_msg *ack)
+{
+	char tag[16];
+
+	(void)re_snprintf(tag, sizeof(tag), "sbc%08x", reply_tag(ack));
+
+	return 0 == pl_strcmp(&ack->to.tag, tag);
+}
+
+
 /* Answer `in` now, statelessly. */
 int sbc_reply(struct sbc_core *core, const struct sbc_in *in,
 	      uint16_t scode, const char *reason, const char *extra)

@@ -20,14 +20,15 @@
 #include "workers/core.h"
 
 
+/* WebSocket clients always send on the connection they opened, whatever
+ * the URI says; `transport=ws` would only leak toward the backend, which
+ * must never see it (seed 001). */
 static const char *rr_transport(enum sbc_transport tp)
 {
 	switch (tp) {
 
 	case SBC_TP_TCP: return ";transport=tcp";
 	case SBC_TP_TLS: return ";transport=tls";
-	case SBC_TP_WS:  return ";transport=ws";
-	case SBC_TP_WSS: return ";transport=wss";
 	default:         return "";
 	}
 }
@@ -52,7 +53,7 @@ int sbc_route_print_rr(struct re_printf *pf, const struct sbc_core *core,
 	int err;
 
 	err = re_hprintf(pf, "Record-Route: <sip:%H%s;lr",
-			 sbc_listener_hostport, core, listener,
+			 SBC_HOSTPORT(core, listener),
 			 rr_transport(lc->transport));
 
 	if (user && lc->side == SBC_SIDE_ACCESS) {

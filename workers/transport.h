@@ -16,13 +16,37 @@
  *
  * What the transport guarantees upward:
  * - recvh gets one complete SIP message at a time: a datagram, one message
- *   cut from a stream by its Content-Length, or one WebSocket message;
- *   never more than sip.max_message_size bytes (larger ones are dropped and
- *   counted, a stream that announces one is closed);
+ *   cut from a stream by its Content-Length (none on a stream means no
+ *   body), or one WebSocket message (fragments reassembled, text or
+ *   binary); never more than sip.max_message_size bytes (larger ones are
+ *   dropped and counted in SBC_STAT_RX_TOO_BIG; a stream that announces
+ *   one, or whose Content-Length cannot be trusted, is closed). rx->buf is
+ *   valid only during the call;
  * - keepalives (CRLF on UDP/streams, RFC 5626 double CRLF answered with
  *   CRLF, WebSocket ping/pong) never reach recvh;
- * - closeh is called once for every connection that closes, whoever
- *   closed it.
+ * - closeh is called exactly once for every connection that was handed to
+ *   recvh at least once, whoever closed it (peer, error, idle, dead
+ *   WebSocket, full output queue), after the connection is gone:
+ *   sbc_tp_conn_alive() is false and sbc_tp_send() answers ENOTCONN. A
+ *   connection the core never saw (closed during its TLS or WebSocket
+ *   handshake, or before its first message) gets no closeh. closeh only
+ *   ever runs from the event loop, never inside sbc_tp_send(),
+ *   sbc_tp_hold() or recvh; freeing the transport calls no closeh;
+ * - a connection closes after connections.idle_timeout seconds without a
+ *   SIP message either way nor a keepalive from the peer (a pong answering
+ *   our ping does not count), unless sbc_tp_hold() keeps it: held until
+ *   until_ms (sbc_now_ms() time), a later hold only extending it. A WS
+ *   connection is pinged every connections.ws_ping_interval seconds and
+ *   closed, held or not, when nothing came from it for two intervals.
+ *   TLS and WebSocket handshakes must finish within 10 s;
+ * - sending never blocks: what the socket does not take at once waits in
+ *   the connection's output queue (1 MiB at most; beyond it the connection
+ *   is closed and sbc_tp_send() answers ENOBUFS).
+ *
+ * recvh and closeh must not free the transport. sbc_tp_alloc() sets SIGPIPE
+ * to ignored (OpenSSL writes with write(2)), and needs fd_setsize() raised
+ * to the fd limit first: libre's loop refuses fds beyond it, and a
+ * connection that gets such an fd is refused.
  */
 
 struct sbc_config;
@@ -58,4 +82,9 @@ uint32_t sbc_tp_conn_count(const struct sbc_tp *tp);
 static inline uint32_t sbc_conn_worker(uint64_t conn)
 {
 	return (uint32_t)(conn >> 56) - 1;
+}
+
+static inline uint32_t sbc_conn_incarnation(uint64_t conn)
+{
+	return (uint32_t)(conn >> 40 & 0xffff);
 }

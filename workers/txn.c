@@ -31,6 +31,7 @@
 #include "shm/stats.h"
 #include "cfg/config.h"
 #include "workers/core.h"
+#include "workers/timer.h"
 #include "workers/txn.h"
 
 enum {
@@ -51,7 +52,7 @@ static void stx_destructor(void *arg)
 {
 	struct sbc_stx *stx = arg;
 
-	tmr_cancel(&stx->linger);
+	sbc_timer_cancel(&stx->linger);
 	hash_unlink(&stx->he);
 	list_flush(&stx->branches);
 	mem_deref(stx->last);
@@ -73,9 +74,9 @@ static void ctx_destructor(void *arg)
 {
 	struct sbc_ctx *ctx = arg;
 
-	tmr_cancel(&ctx->retx);
-	tmr_cancel(&ctx->timeout);
-	tmr_cancel(&ctx->cancel_retx);
+	sbc_timer_cancel(&ctx->retx);
+	sbc_timer_cancel(&ctx->timeout);
+	sbc_timer_cancel(&ctx->cancel_retx);
 	hash_unlink(&ctx->he);
 	list_unlink(&ctx->le);
 	mem_deref(ctx->req);
@@ -175,7 +176,7 @@ static void stx_linger(struct sbc_stx *stx)
 		(t1(stx->core) * 64ull < T4_MS ? t1(stx->core) * 64ull :
 		 T4_MS);
 
-	tmr_start(&stx->linger, ms, linger_handler, stx);
+	sbc_timer_start(&stx->linger, ms, linger_handler, stx);
 }
 
 
@@ -265,8 +266,8 @@ static void ctx_fail(struct sbc_ctx *ctx, uint16_t scode, const char *reason)
 	struct mbuf *mb;
 
 	ctx->final = true;
-	tmr_cancel(&ctx->retx);
-	tmr_cancel(&ctx->timeout);
+	sbc_timer_cancel(&ctx->retx);
+	sbc_timer_cancel(&ctx->timeout);
 	ctx->req = mem_deref(ctx->req);
 
 	mb = mbuf_alloc(512);
@@ -316,7 +317,7 @@ static void ctx_retx_handler(void *arg)
 	if (!ctx->stx->invite && ctx->interval > T2_MS)
 		ctx->interval = T2_MS;
 
-	tmr_start(&ctx->retx, ctx->interval, ctx_retx_handler, ctx);
+	sbc_timer_start(&ctx->retx, ctx->interval, ctx_retx_handler, ctx);
 }
 
 
@@ -331,7 +332,7 @@ static void cancel_retx_handler(void *arg)
 	(void)sbc_core_send(ctx->stx->core, &ctx->dst, ctx->cancel);
 
 	ctx->cancel_interval *= 2;
-	tmr_start(&ctx->cancel_retx, ctx->cancel_interval,
+	sbc_timer_start(&ctx->cancel_retx, ctx->cancel_interval,
 		  cancel_retx_handler, ctx);
 }
 
@@ -354,7 +355,7 @@ static void ctx_cancel(struct sbc_ctx *ctx)
 
 	if (ctx->dst.tp == SBC_TP_UDP) {
 		ctx->cancel_interval = t1(ctx->stx->core);
-		tmr_start(&ctx->cancel_retx, ctx->cancel_interval,
+		sbc_timer_start(&ctx->cancel_retx, ctx->cancel_interval,
 			  cancel_retx_handler, ctx);
 	}
 }
@@ -389,7 +390,7 @@ int sbc_txn_new(struct sbc_stx **stxp, struct sbc_core *core,
 	stx->in.msg = mem_ref(in->msg);
 	stx->invite = !pl_strcmp(&in->msg->met, "INVITE");
 	stx->to_backend = to_backend;
-	tmr_init(&stx->linger);
+	sbc_timer_init(&stx->linger);
 	list_init(&stx->branches);
 
 	++core->txns;
@@ -443,9 +444,9 @@ int sbc_txn_branch(struct sbc_stx *stx, const struct sbc_dest *dst,
 
 	ctx->stx = stx;
 	ctx->dst = *dst;
-	tmr_init(&ctx->retx);
-	tmr_init(&ctx->timeout);
-	tmr_init(&ctx->cancel_retx);
+	sbc_timer_init(&ctx->retx);
+	sbc_timer_init(&ctx->timeout);
+	sbc_timer_init(&ctx->cancel_retx);
 	(void)re_snprintf(ctx->branch, sizeof(ctx->branch),
 			  SBC_BRANCH_PREFIX "%016llx%x",
 			  (unsigned long long)core->branch_salt,
@@ -464,10 +465,10 @@ int sbc_txn_branch(struct sbc_stx *stx, const struct sbc_dest *dst,
 	hash_append(core->ctx, hash_joaat_str(ctx->branch), &ctx->he, ctx);
 	++stx->pending;
 
-	tmr_start(&ctx->timeout, 64ull * t1(core), ctx_timeout_handler, ctx);
+	sbc_timer_start(&ctx->timeout, 64ull * t1(core), ctx_timeout_handler, ctx);
 	if (dst->tp == SBC_TP_UDP) {
 		ctx->interval = t1(core);
-		tmr_start(&ctx->retx, ctx->interval, ctx_retx_handler, ctx);
+		sbc_timer_start(&ctx->retx, ctx->interval, ctx_retx_handler, ctx);
 	}
 
 	err = sbc_core_send(core, &ctx->dst, ctx->req);
@@ -475,8 +476,8 @@ int sbc_txn_branch(struct sbc_stx *stx, const struct sbc_dest *dst,
 		/* the connection is gone: the user cannot be reached on it;
 		 * ended from the loop, after every branch has started */
 		ctx->unreachable = true;
-		tmr_cancel(&ctx->retx);
-		tmr_start(&ctx->timeout, 0, ctx_timeout_handler, ctx);
+		sbc_timer_cancel(&ctx->retx);
+		sbc_timer_start(&ctx->timeout, 0, ctx_timeout_handler, ctx);
 	}
 
 	return 0;
@@ -544,7 +545,7 @@ static void ctx_forward(struct sbc_ctx *ctx, const struct sbc_in *rsp)
 	    sbc_registrar_response(stx, rsp, &contact_h, &contact_arg))
 		return;
 
-	if (!sbc_fwd_response(&mb, stx->core, rsp, &stx->in, contact_h,
+	if (!sbc_fwd_response(&mb, rsp, &stx->in, contact_h,
 			      contact_arg))
 		stx_send(stx, mb, rsp->msg->scode);
 
@@ -557,10 +558,10 @@ static void ctx_provisional(struct sbc_ctx *ctx, const struct sbc_in *rsp)
 {
 	uint16_t scode = rsp->msg->scode;
 
-	tmr_cancel(&ctx->retx);
+	sbc_timer_cancel(&ctx->retx);
 
 	if (ctx->code < 100 && ctx->stx->invite)
-		tmr_start(&ctx->timeout, TIMER_C_MS, ctx_timeout_handler, ctx);
+		sbc_timer_start(&ctx->timeout, TIMER_C_MS, ctx_timeout_handler, ctx);
 
 	if (scode > ctx->code)
 		ctx->code = scode;
@@ -594,8 +595,8 @@ static void ctx_final(struct sbc_ctx *ctx, const struct sbc_in *rsp)
 
 	ctx->final = true;
 	ctx->code  = scode;
-	tmr_cancel(&ctx->retx);
-	tmr_cancel(&ctx->timeout);
+	sbc_timer_cancel(&ctx->retx);
+	sbc_timer_cancel(&ctx->timeout);
 
 	if (scode < 300) {
 		ctx_forward(ctx, rsp);
@@ -606,7 +607,7 @@ static void ctx_final(struct sbc_ctx *ctx, const struct sbc_in *rsp)
 		ctx_ack(ctx, rsp);
 		if (scode >= 600)
 			stx_cancel_others(stx, ctx);
-		if (!sbc_fwd_response(&mb, stx->core, rsp, &stx->in, NULL,
+		if (!sbc_fwd_response(&mb, rsp, &stx->in, NULL,
 				      NULL))
 			stx_best(stx, mb, scode);
 		mem_deref(mb);
@@ -630,7 +631,7 @@ static void ctx_final_again(struct sbc_ctx *ctx, const struct sbc_in *rsp)
 		return;
 	}
 
-	if (!sbc_fwd_response(&mb, stx->core, rsp, &stx->in, NULL, NULL))
+	if (!sbc_fwd_response(&mb, rsp, &stx->in, NULL, NULL))
 		(void)sbc_core_send(stx->core, &stx->in.src, mb);
 
 	mem_deref(mb);
@@ -656,7 +657,7 @@ void sbc_txn_response(struct sbc_core *core, const struct sbc_in *in)
 
 	if (!pl_strcmp(&msg->cseq.met, "CANCEL")) {
 		ctx->cancel = mem_deref(ctx->cancel);
-		tmr_cancel(&ctx->cancel_retx);
+		sbc_timer_cancel(&ctx->cancel_retx);
 		return;
 	}
 

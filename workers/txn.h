@@ -1,5 +1,6 @@
 /*
  * Proxy transactions, private to workers/ (see txn.c).
+ * Include "workers/timer.h" before this header.
  */
 
 struct sbc_stx {
@@ -16,7 +17,7 @@ struct sbc_stx {
 	uint16_t best_code;
 	unsigned pending;            /* branches without a final */
 	struct list branches;        /* struct sbc_ctx */
-	struct tmr linger;
+	struct sbc_timer linger;
 	void *reg;                   /* registrar state for a REGISTER */
 };
 
@@ -29,9 +30,9 @@ struct sbc_ctx {
 	struct mbuf *req;            /* as sent, until the final */
 	struct mbuf *ack;            /* ACK of a non-2xx final */
 	struct mbuf *cancel;         /* CANCEL sent, until answered */
-	struct tmr retx;             /* A or E */
-	struct tmr timeout;          /* B or F, then C */
-	struct tmr cancel_retx;
+	struct sbc_timer retx;       /* A or E */
+	struct sbc_timer timeout;    /* B or F, then C */
+	struct sbc_timer cancel_retx;
 	uint32_t interval;
 	uint32_t cancel_interval;
 	uint16_t code;               /* highest status seen */

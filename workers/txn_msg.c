@@ -15,6 +15,7 @@
 #include "shm/shm.h"
 #include "cfg/config.h"
 #include "workers/core.h"
+#include "workers/timer.h"
 #include "workers/txn.h"
 
 

@@ -29,6 +29,7 @@
 #include "workers/transport.h"
 #include "workers/worker.h"
 #include "workers/core.h"
+#include "workers/timer.h"
 
 enum {
 	DRAIN_POLL_MS = 100,
@@ -57,6 +58,7 @@ static void worker_destructor(void *arg)
 	fd_close(SBC_WFD_CTL);
 	fd_close(core->mbox_fd);
 	sbc_txn_flush(core);
+	sbc_timer_close();
 	mem_deref(core->tp);
 	mem_deref(core->holds);
 	mem_deref(core->ctx);
@@ -153,6 +155,7 @@ static void worker_reload(struct worker *wk, int fd)
 		return;
 
 	sbc_log_set_level(cfg->log_level);
+	sbc_log_set_syslog(cfg->log_syslog);
 	mem_deref(wk->core.cfg);
 	wk->core.cfg = cfg;
 	sbc_info("configuration reloaded");
@@ -307,6 +310,7 @@ static int worker_start(struct worker *wk, const struct sbc_worker_args *a)
 
 	core->cfg = mem_ref(wk->boot_cfg);
 	sbc_log_set_level(core->cfg->log_level);
+	sbc_log_set_syslog(core->cfg->log_syslog);
 
 	err = worker_fd_limit();
 	if (err) {
@@ -327,6 +331,8 @@ static int worker_start(struct worker *wk, const struct sbc_worker_args *a)
 		sbc_error("cannot bind the listeners: %m", err);
 		return err;
 	}
+
+	sbc_holds_purge(core, a->incarnation);
 
 	err = sbc_mbox_listen(core);
 	if (!err)
