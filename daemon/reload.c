@@ -333,6 +333,7 @@ static void compare(struct sbc_reload *rl, const struct sbc_config *run,
 static void log_apply(const struct sbc_config *next)
 {
 	sbc_log_set_level(next->log_level);
+	sbc_log_set_syslog(next->log_syslog);
 }
 
 

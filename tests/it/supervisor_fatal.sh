@@ -30,8 +30,7 @@ wait_for bound "$tmp/holder.out"
 
 conf=$tmp/held.conf
 log=$tmp/held.log
-write_conf "$conf" 2
-sed -i "s/udp:127.0.0.1:[0-9]*/udp:127.0.0.1:$held/" "$conf"
+access_port=$held write_conf "$conf" 2
 start "$conf" "$log"
 reap
 if [ "$status" -eq 1 ] && grep -q "exited with status 78" "$log" &&

@@ -39,8 +39,15 @@ check() {
 # show_log FILE: print what sbcd said, for a failure's diagnosis
 show_log() { sed 's/^/    | /' "$1"; }
 
-# finish NAME: the summary line and the exit status
+# finish NAME: the summary line and the exit status. A sanitizer's report
+# in any log of the test (sbcd's or a worker's) fails it.
 finish() {
+	if grep -l "Sanitizer\|runtime error:" "$tmp"/*.log >/dev/null 2>&1
+	then
+		fail "a sanitizer reported an error:"
+		grep -h -A20 "Sanitizer\|runtime error:" "$tmp"/*.log |
+			sed 's/^/    | /'
+	fi
 	if [ "$failures" -ne 0 ]; then
 		echo "$1: $failures check(s) failed"
 		[ -n "${log:-}" ] && [ -f "$log" ] && show_log "$log"
@@ -70,16 +77,18 @@ wait_for() {
 	return 1
 }
 
-# write_conf FILE WORKERS [EXTRA]: a config on a free port, its control
-# socket and PID file under $tmp/run (created by sbcd), small tables
-# ($reg_max and $dlg_max if set)
+# write_conf FILE WORKERS [EXTRA]: a config on free ports (or $access_port
+# and $core_port if set: one UDP listener on each side), its control socket
+# and PID file under $tmp/run (created by sbcd), small tables ($reg_max and
+# $dlg_max if set), a short shutdown grace, EXTRA lines at the end
 write_conf() {
 	cat >"$1" <<CONF
 # integration test of the supervisor
 workers = $2;
 registrations = { max = ${reg_max:-1000}; };
 dialogs = { max = ${dlg_max:-100}; };
-access = { listen = [ "udp:127.0.0.1:$(port_udp)" ]; };
+access = { listen = [ "udp:127.0.0.1:${access_port:-$(port_udp)}" ]; };
+core = { listen = [ "udp:127.0.0.1:${core_port:-$(port_udp)}" ]; };
 control = { socket = "$tmp/run/ctl.sock"; pid_file = "$tmp/run/sbcd.pid"; };
 shutdown = { grace = 1; };
 log = { level = "info"; };
