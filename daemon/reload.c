@@ -52,7 +52,7 @@ struct key {
 	const char *name;
 	enum kind kind;
 	bool live;
-	size_t off;              /* of the field, for U32 BOOL STR LEVEL TARGET */
+	size_t off;              /* of the field: U32 BOOL STR LEVEL TARGET */
 	enum sbc_side side;      /* for LISTEN and ADVERTISE */
 };
 

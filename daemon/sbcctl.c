@@ -272,7 +272,8 @@ int main(int argc, char *argv[])
 	bool json = false;
 	int opt, status;
 
-	while ((opt = getopt_long(argc, argv, "s:c:jh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:c:jh", longopts,
+				  NULL)) != -1) {
 		switch (opt) {
 
 		case 's':
