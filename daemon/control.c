@@ -102,6 +102,41 @@ static void client_timeout(void *arg)
 }
 
 
+/* Read and drop what is there; false once the client has closed. */
+static bool input_discard(int fd)
+{
+	char buf[REQ_MAX];
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n > 0)
+			continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+
+		return n < 0 && errno == EAGAIN;
+	}
+}
+
+
+static void client_linger(int flags, void *arg)
+{
+	struct client *c = arg;
+	(void)flags;
+
+	if (!input_discard(c->fd))
+		mem_deref(c);
+}
+
+
+/*
+ * Write the answer as the client reads it. Then the close is a lingering
+ * one: closing a unix socket with unread input resets the connection, and
+ * the client would lose the end of its answer. So the answer is ended with
+ * shutdown(SHUT_WR) and whatever else the client sends is read and dropped
+ * until it closes (or its time is up).
+ */
 static void client_write(int flags, void *arg)
 {
 	struct client *c = arg;
@@ -117,12 +152,15 @@ static void client_write(int flags, void *arg)
 			if (errno == EAGAIN)
 				return;
 			sbc_debug("control: client went away: %m", errno);
-			break;
+			mem_deref(c);
+			return;
 		}
 		mb->pos += (size_t)n;
 	}
 
-	mem_deref(c);
+	if (shutdown(c->fd, SHUT_WR) < 0 ||
+	    fd_listen(c->fd, FD_READ, client_linger, c))
+		mem_deref(c);
 }
 
 
@@ -261,9 +299,13 @@ static void control_accept(int flags, void *arg)
 			return;
 		}
 
+		/* too many: told so at once, with no lingering (sbcctl
+		 * takes a reset after an answer as its end) */
 		if (list_count(&ctl->clients) >= CLIENTS_MAX) {
+			(void)input_discard(fd);
 			(void)send(fd, busy, sizeof(busy) - 1,
 				   MSG_NOSIGNAL | MSG_DONTWAIT);
+			(void)shutdown(fd, SHUT_WR);
 			(void)close(fd);
 			continue;
 		}

@@ -102,13 +102,16 @@ int sbc_json_str(struct re_printf *pf, void *str)
 }
 
 
+/* Printed as is in text; a backslash is not, so that what reads \x1b is
+ * always an escape and never a peer's four characters. */
 static bool printable(uint8_t c)
 {
-	return c >= 0x20 && c < 0x7f;
+	return c >= 0x20 && c < 0x7f && c != '\\';
 }
 
 
-/* The string with every byte but printable ASCII written as \xNN. */
+/* The string with every byte but printable ASCII (and the backslash)
+ * written as \xNN. */
 int sbc_text_safe(struct re_printf *pf, void *str)
 {
 	const uint8_t *p = str;
@@ -125,19 +128,4 @@ int sbc_text_safe(struct re_printf *pf, void *str)
 	}
 
 	return err;
-}
-
-
-/* Columns sbc_text_safe() takes to print str. */
-size_t sbc_text_width(const char *str)
-{
-	size_t w = 0;
-
-	if (!str)
-		return 1;
-
-	for (const uint8_t *p = (const uint8_t *)str; *p; p++)
-		w += printable(*p) ? 1 : 4;
-
-	return w;
 }

@@ -97,8 +97,7 @@ static int config_run(const char *path, bool test)
 	}
 
 	sbc_log_set_level(cfg->log_level);
-	/* TODO(daemon branch, until cfg lands on main): also
-	 * sbc_log_set_syslog(cfg->log_syslog) here and in reload.c */
+	sbc_log_set_syslog(cfg->log_syslog);
 
 	status = sbc_supervisor_run(cfg);
 	mem_deref(cfg);

@@ -1,30 +1,23 @@
 /*
- * The worker pool (see pool.h).
+ * The worker pool (see pool.h): making it, starting workers, hearing their
+ * READY, passing a new configuration, stopping them all. What happens when
+ * one dies is in reap.c.
  *
  * Channels. Each worker's mailbox is made once, here, and kept by the
  * supervisor for the pool's life: every worker holds the write ends of all
  * mailboxes, so a restarted worker must find its own where it was. The
  * command channel is made afresh for each process started, and the
  * supervisor closes the worker's end after fork: a new process never reads
- * a RELOAD meant for its dead predecessor, and the supervisor never mistakes
- * an old READY for a new one.
+ * a RELOAD meant for its dead predecessor, the supervisor never mistakes
+ * an old READY for a new one, and a worker sees its channel close when the
+ * supervisor is gone.
  *
  * Life of a worker:
  *
  *   STARTING --READY on its channel--> RUNNING
  *   STARTING --no READY within READY_TIMEOUT_MS--> SIGKILL, then as a death
- *   any process --death (SIGCHLD, reaped)--> RESTARTING or FAILED
+ *   any process --death (SIGCHLD, reaped)--> RESTARTING or FAILED (reap.c)
  *   RESTARTING --backoff elapsed--> STARTING
- *
- * After a death the supervisor declares the worker's writer index gone and
- * runs the shm checker before anything else happens (the replacement must
- * not start before the checker has reclaimed what the dead one left
- * half-written). The restart waits a backoff that starts at BACKOFF_MIN_MS,
- * doubles with each death up to BACKOFF_MAX_MS, and goes back to the
- * minimum once a process lived STABLE_MS. LOOP_DEATHS deaths within
- * LOOP_WINDOW_MS is a crash loop: the index is marked failed and not
- * restarted any more. A worker that exits with SBC_WORKER_EXIT_FATAL will
- * never work (a listener it cannot bind): the owner is told to stop.
  *
  * Stop: SIGTERM to every process; those still there grace + KILL_MARGIN_S
  * seconds later get SIGKILL; REAP_WAIT_MS after that the pool gives up
@@ -39,55 +32,16 @@
 #include "cfg/log.h"
 #include "shm/field.h"
 #include "shm/shm.h"
-#include "shm/check.h"
 #include "shm/channel.h"
 #include "shm/stats.h"
 #include "workers/worker.h"
 #include "daemon/cfgfd.h"
 #include "daemon/spawn.h"
 #include "daemon/pool.h"
+#include "daemon/pool_priv.h"
 
 enum {
-	READY_TIMEOUT_MS = 10000,
-	BACKOFF_MIN_MS   = 100,
-	BACKOFF_MAX_MS   = 10000,
-	STABLE_MS        = 60000,
-	LOOP_DEATHS      = 5,
-	LOOP_WINDOW_MS   = 60000,
-	KILL_MARGIN_S    = 2,
-	REAP_WAIT_MS     = 2000,
 	FDS_MAX = SBC_WFD_PEER0 - SBC_WFD_SHM + SBC_SHM_WRITERS_MAX,
-	EVENT_NONE = -1,
-};
-
-struct worker {
-	struct sbc_pool *pool;
-	struct tmr tmr;                /* READY timeout, or restart backoff */
-	uint64_t deaths[LOOP_DEATHS];  /* when the last deaths were, a ring */
-	uint64_t started;              /* tmr_jiffies() at the last fork */
-	pid_t pid;
-	enum sbc_worker_state state;
-	uint32_t index;
-	uint32_t incarnation;
-	uint32_t backoff_ms;           /* the next restart's delay */
-	uint32_t ndeaths;
-	int ctl;                       /* the supervisor's end */
-	int mbox[2];                   /* [0] read by the worker, [1] written */
-};
-
-struct sbc_pool {
-	struct worker *wv;
-	uint32_t n;
-	struct sbc_shm *shm;
-	struct sbc_writer *w;
-	struct sbc_stats *stats;
-	int cfgfd;
-	sbc_pool_h *eventh;
-	void *arg;
-	struct tmr stop_tmr;
-	uint8_t *buf;                  /* for records read from workers */
-	bool stopping;
-	bool stopped;                  /* SBC_POOL_STOPPED was sent */
 };
 
 static const char *state_names[] = {
@@ -99,7 +53,8 @@ static const char *state_names[] = {
 };
 
 
-static void fd_shut(int *fdp)
+/* Stop listening on *fdp, close it, set it to -1; nothing if -1. */
+void sbc_pool_fd_shut(int *fdp)
 {
 	if (*fdp < 0)
 		return;
@@ -127,9 +82,9 @@ static void pool_destructor(void *arg)
 			(void)waitpid(w->pid, NULL, 0);
 			sbc_writer_gone(pool->shm, w->index + 1);
 		}
-		fd_shut(&w->ctl);
-		fd_shut(&w->mbox[0]);
-		fd_shut(&w->mbox[1]);
+		sbc_pool_fd_shut(&w->ctl);
+		sbc_pool_fd_shut(&w->mbox[0]);
+		sbc_pool_fd_shut(&w->mbox[1]);
 	}
 
 	if (pool->cfgfd >= 0)
@@ -143,14 +98,16 @@ static void pool_destructor(void *arg)
 }
 
 
-static void event(struct sbc_pool *pool, int ev)
+/* Tell the owner, unless ev is SBC_POOL_EVENT_NONE. */
+void sbc_pool_event(struct sbc_pool *pool, int ev)
 {
-	if (ev != EVENT_NONE)
+	if (ev != SBC_POOL_EVENT_NONE)
 		pool->eventh((enum sbc_pool_event)ev, pool->arg);
 }
 
 
-static uint32_t alive_count(const struct sbc_pool *pool)
+/* Workers with a process, whatever its state. */
+uint32_t sbc_pool_alive(const struct sbc_pool *pool)
 {
 	uint32_t n = 0;
 
@@ -158,17 +115,6 @@ static uint32_t alive_count(const struct sbc_pool *pool)
 		n += pool->wv[i].pid > 0;
 
 	return n;
-}
-
-
-static bool all_failed(const struct sbc_pool *pool)
-{
-	for (uint32_t i = 0; i < pool->n; i++) {
-		if (pool->wv[i].state != SBC_WORKER_FAILED)
-			return false;
-	}
-
-	return true;
 }
 
 
@@ -208,7 +154,7 @@ static void ctl_read(int flags, void *arg)
 			/* closed or broken: its death arrives by SIGCHLD */
 			sbc_debug("worker %u: command channel: %m", w->index,
 				  err);
-			fd_shut(&w->ctl);
+			sbc_pool_fd_shut(&w->ctl);
 			return;
 		}
 
@@ -234,7 +180,7 @@ static void ready_timeout(void *arg)
 
 
 /* Fork and exec process number incarnation + 1 of worker w. */
-static int worker_start(struct worker *w)
+int sbc_pool_worker_start(struct worker *w)
 {
 	struct sbc_pool *pool = w->pool;
 	int c[2] = {-1, -1}, cfg = -1, fds[FDS_MAX];
@@ -295,215 +241,15 @@ static int worker_start(struct worker *w)
 }
 
 
-static void restart(void *arg);
-
-
-/*
- * Worker w is down (dead, or could not be started): schedule its restart,
- * or mark it failed if it is in a crash loop. Returns the event to send.
- */
-static int worker_down(struct worker *w, uint64_t now)
-{
-	uint64_t oldest;
-	uint32_t delay;
-
-	w->deaths[w->ndeaths++ % LOOP_DEATHS] = now;
-	oldest = w->deaths[w->ndeaths % LOOP_DEATHS];
-
-	if (w->ndeaths >= LOOP_DEATHS && now - oldest < LOOP_WINDOW_MS) {
-		w->state = SBC_WORKER_FAILED;
-		sbc_error("worker %u died %u times within %u s: crash loop, "
-			  "not restarted any more (failed)", w->index,
-			  LOOP_DEATHS, (unsigned)((now - oldest + 999) / 1000));
-		return all_failed(w->pool) ? SBC_POOL_ALL_FAILED : EVENT_NONE;
-	}
-
-	if (now - w->started >= STABLE_MS)
-		w->backoff_ms = BACKOFF_MIN_MS;
-
-	delay = w->backoff_ms;
-	w->backoff_ms = min(2 * w->backoff_ms, (uint32_t)BACKOFF_MAX_MS);
-
-	w->state = SBC_WORKER_RESTARTING;
-	tmr_start(&w->tmr, delay, restart, w);
-
-	sbc_notice("worker %u restarts in %u ms", w->index, delay);
-
-	return EVENT_NONE;
-}
-
-
-static void restart(void *arg)
-{
-	struct worker *w = arg;
-	int err;
-
-	err = worker_start(w);
-	if (!err)
-		return;
-
-	sbc_error("worker %u: cannot start: %m", w->index, err);
-	event(w->pool, worker_down(w, tmr_jiffies()));
-}
-
-
-static int duration_print(struct re_printf *pf, void *arg)
-{
-	uint64_t ms = *(const uint64_t *)arg;
-
-	if (ms < 10000)
-		return re_hprintf(pf, "%llu ms", (unsigned long long)ms);
-
-	return re_hprintf(pf, "%llu s", (unsigned long long)(ms / 1000));
-}
-
-
-static void death_log(const struct worker *w, pid_t pid, int status,
-		      uint64_t lived)
-{
-	bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-	enum sbc_log_level level = w->pool->stopping ?
-		(clean ? SBC_LOG_INFO : SBC_LOG_WARNING) : SBC_LOG_ERROR;
-
-	if (WIFSIGNALED(status)) {
-		const char *name = sigabbrev_np(WTERMSIG(status));
-
-		sbc_log(level, "worker %u (pid %d) killed by SIG%s%s after %H",
-			w->index, (int)pid, name ? name : "?",
-			WCOREDUMP(status) ? " (core dumped)" : "",
-			duration_print, &lived);
-	}
-	else {
-		sbc_log(level, "worker %u (pid %d) exited with status %d "
-			"after %H", w->index, (int)pid, WEXITSTATUS(status),
-			duration_print, &lived);
-	}
-}
-
-
-/* Between a death and the replacement: what the dead one left half-done. */
-static void check_run(struct sbc_pool *pool, uint32_t index)
-{
-	struct sbc_check_report rep;
-	enum sbc_log_level level;
-	int err;
-
-	memset(&rep, 0, sizeof(rep));
-
-	err = sbc_shm_check(pool->w, &rep);
-	if (err) {
-		sbc_error("shm check after worker %u died failed: %m", index,
-			  err);
-		return;
-	}
-
-	if (rep.errors)
-		level = SBC_LOG_ERROR;
-	else if (rep.reclaimed || rep.unsettled)
-		level = SBC_LOG_NOTICE;
-	else
-		level = SBC_LOG_DEBUG;
-
-	sbc_log(level, "shm check after worker %u died: %u live, %u expired, "
-		"%u tombstones, %u busy, %u reclaimed, %u unsettled, "
-		"%u errors (repaired)", index, rep.live, rep.expired,
-		rep.tombs, rep.busy, rep.reclaimed, rep.unsettled, rep.errors);
-}
-
-
-static int worker_died(struct worker *w, int status)
-{
-	struct sbc_pool *pool = w->pool;
-	uint64_t now = tmr_jiffies();
-	pid_t pid = w->pid;
-
-	w->pid = 0;
-	tmr_cancel(&w->tmr);
-	fd_shut(&w->ctl);
-
-	death_log(w, pid, status, now - w->started);
-
-	sbc_writer_gone(pool->shm, w->index + 1);
-	check_run(pool, w->index);
-
-	if (pool->stopping) {
-		if (w->state != SBC_WORKER_FAILED)
-			w->state = SBC_WORKER_STOPPED;
-		return EVENT_NONE;
-	}
-
-	if (WIFEXITED(status) &&
-	    WEXITSTATUS(status) == SBC_WORKER_EXIT_FATAL) {
-		w->state = SBC_WORKER_FAILED;
-		sbc_error("worker %u cannot run (exit status %d: a fault a "
-			  "restart will not cure, see its log): sbcd stops",
-			  w->index, SBC_WORKER_EXIT_FATAL);
-		return SBC_POOL_FATAL;
-	}
-
-	return worker_down(w, now);
-}
-
-
-static struct worker *worker_find(struct sbc_pool *pool, pid_t pid)
-{
-	for (uint32_t i = 0; i < pool->n; i++) {
-		if (pool->wv[i].pid == pid)
-			return &pool->wv[i];
-	}
-
-	return NULL;
-}
-
-
-static void stopped(struct sbc_pool *pool)
+/* Every worker is gone after a stop: tell the owner, once. */
+void sbc_pool_stopped(struct sbc_pool *pool)
 {
 	if (pool->stopped)
 		return;
 
 	pool->stopped = true;
 	tmr_cancel(&pool->stop_tmr);
-	event(pool, SBC_POOL_STOPPED);
-}
-
-
-/*
- * Reap every child that died (call on SIGCHLD): log how, run the checker,
- * restart it or not. Events are sent after the reaping, once.
- */
-void sbc_pool_reap(struct sbc_pool *pool)
-{
-	int ev = EVENT_NONE;
-
-	if (!pool)
-		return;
-
-	for (;;) {
-		struct worker *w;
-		int status, e;
-		pid_t pid;
-
-		pid = waitpid(-1, &status, WNOHANG);
-		if (pid < 0 && errno == EINTR)
-			continue;
-		if (pid <= 0)
-			break;
-
-		w = worker_find(pool, pid);
-		if (!w) {
-			sbc_debug("reaped pid %d, not a worker", (int)pid);
-			continue;
-		}
-
-		e = worker_died(w, status);
-		if (e == SBC_POOL_FATAL || ev == EVENT_NONE)
-			ev = e;
-	}
-
-	event(pool, ev);
-
-	if (pool->stopping && !alive_count(pool))
-		stopped(pool);
+	sbc_pool_event(pool, SBC_POOL_STOPPED);
 }
 
 
@@ -512,8 +258,8 @@ static void stop_giveup(void *arg)
 	struct sbc_pool *pool = arg;
 
 	sbc_error("%u worker(s) still there after SIGKILL: not waiting any "
-		  "more", alive_count(pool));
-	stopped(pool);
+		  "more", sbc_pool_alive(pool));
+	sbc_pool_stopped(pool);
 }
 
 
@@ -538,7 +284,7 @@ static void stop_kill(void *arg)
 
 static void stop_done(void *arg)
 {
-	stopped(arg);
+	sbc_pool_stopped(arg);
 }
 
 
@@ -569,7 +315,7 @@ void sbc_pool_stop(struct sbc_pool *pool, uint32_t grace_s)
 		}
 	}
 
-	if (alive_count(pool))
+	if (sbc_pool_alive(pool))
 		tmr_start(&pool->stop_tmr,
 			  ((uint64_t)grace_s + KILL_MARGIN_S) * 1000,
 			  stop_kill, pool);
@@ -585,7 +331,7 @@ int sbc_pool_start(struct sbc_pool *pool)
 		return EINVAL;
 
 	for (uint32_t i = 0; i < pool->n; i++) {
-		int err = worker_start(&pool->wv[i]);
+		int err = sbc_pool_worker_start(&pool->wv[i]);
 
 		if (err) {
 			sbc_error("worker %u: cannot start: %m", i, err);

@@ -52,7 +52,7 @@ struct key {
 	const char *name;
 	enum kind kind;
 	bool live;
-	size_t off;              /* of the field, for U32 BOOL STR LEVEL TARGET */
+	size_t off;              /* of the field: U32 BOOL STR LEVEL TARGET */
 	enum sbc_side side;      /* for LISTEN and ADVERTISE */
 };
 
@@ -333,6 +333,7 @@ static void compare(struct sbc_reload *rl, const struct sbc_config *run,
 static void log_apply(const struct sbc_config *next)
 {
 	sbc_log_set_level(next->log_level);
+	sbc_log_set_syslog(next->log_syslog);
 }
 
 

@@ -174,6 +174,8 @@ static int answer_read(struct mbuf *mb, int fd)
 		n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == ECONNRESET && mb->end)
+			return 0;    /* sbcd answered, then reset: "busy" */
 		if (n < 0)
 			return errno;
 		if (n == 0)
@@ -237,8 +239,10 @@ static int run(const char *sock, const char *req)
 	if (err)
 		goto out;
 
+	/* sbcd may answer and close before it reads the request ("busy"):
+	 * a request it did not take is no error, its answer says why */
 	err = send_all(fd, req, strlen(req));
-	if (!err)
+	if (!err || err == EPIPE || err == ECONNRESET)
 		err = answer_read(mb, fd);
 	if (err) {
 		(void)re_fprintf(stderr, "sbcctl: %s: %m\n", sock, err);
@@ -268,7 +272,8 @@ int main(int argc, char *argv[])
 	bool json = false;
 	int opt, status;
 
-	while ((opt = getopt_long(argc, argv, "s:c:jh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:c:jh", longopts,
+				  NULL)) != -1) {
 		switch (opt) {
 
 		case 's':

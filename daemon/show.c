@@ -235,7 +235,8 @@ static int worker_json(struct mbuf *mb, const struct sbc_show *s, uint32_t i)
 	err |= mbuf_printf(mb, ",\"state\":\"%s\",\"incarnation\":%u,"
 			   "\"restarts\":%u,\"uptime\":%llu,\"counters\":{",
 			   sbc_worker_state_name(wi.state), wi.incarnation,
-			   wi.restarts, (unsigned long long)(wi.uptime_ms / 1000));
+			   wi.restarts,
+			   (unsigned long long)(wi.uptime_ms / 1000));
 
 	for (int k = 0; k < SBC_STAT_COUNT; k++)
 		err |= mbuf_printf(mb, "%s\"%s\":%llu", k ? "," : "",

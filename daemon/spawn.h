@@ -6,7 +6,7 @@
 struct sbc_spawn {
 	uint32_t index;
 	uint32_t incarnation;
-	const int *fds;     /* fds[k] becomes fd SBC_WFD_SHM + k in the worker */
+	const int *fds;     /* fds[k] is fd SBC_WFD_SHM + k in the worker */
 	unsigned count;     /* SBC_WFD_PEER0 - SBC_WFD_SHM + workers */
 };
 

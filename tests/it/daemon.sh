@@ -2,67 +2,22 @@
 # Integration test of the supervisor: the real sbcd, started and stopped by
 # its PID. `-t` accepts a valid file and rejects an invalid one with
 # FILE:LINE:; sbcd refuses to start on an invalid file; started on a valid
-# one it logs a segment layout with the configured capacities, and SIGTERM
-# (then SIGINT, in a second run) stops it cleanly with exit status 0.
+# one it logs a segment layout with the configured capacities, starts its
+# two workers, and SIGTERM (then SIGINT, in a second run) stops it cleanly
+# with exit status 0. The helpers are in supervisor_lib.sh.
 #
 # usage: sh daemon.sh PATH-TO-SBCD
 set -u
 
 sbcd=${1:?usage: daemon.sh PATH-TO-SBCD}
+sbcctl=
 limit=10          # seconds allowed for each start and each stop
-pid=
-watchdog=
-failures=0
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sbcd-it.XXXXXX") || exit 1
-
-cleanup() {
-	for p in $pid $watchdog; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# show_log FILE: print what sbcd said, for a failure's diagnosis
-show_log() { sed 's/^/    | /' "$1"; }
-
-# wait_for PATTERN FILE: poll for a line, at most $limit seconds
-wait_for() {
-	n=0
-	while [ "$n" -lt $((limit * 10)) ]; do
-		grep -q -- "$1" "$2" && return 0
-		sleep 0.1
-		n=$((n + 1))
-	done
-	return 1
-}
-
-# stop SIGNAL: signal sbcd, wait (bounded) for it to exit, set $status
-stop() {
-	kill "-$1" "$pid"
-	(sleep "$limit"; kill -KILL "$pid") >/dev/null 2>&1 &
-	watchdog=$!
-	wait "$pid"
-	status=$?
-	kill "$watchdog" 2>/dev/null
-	wait "$watchdog" 2>/dev/null
-	pid=
-	watchdog=
-}
+. "$(dirname "$0")/supervisor_lib.sh"
 
 good=$tmp/good.conf
-cat >"$good" <<'CONF'
-# integration test: small tables, two workers
-workers = 2;
-registrations = { max = 1234; };
-dialogs = { max = 567; };
-log = { level = "debug"; };
-CONF
+reg_max=1234
+dlg_max=567
+write_conf "$good" 2
 
 bad=$tmp/bad.conf
 cat >"$bad" <<'CONF'
@@ -105,12 +60,12 @@ fi
 # run, check the layout, stop with each signal
 for sig in TERM INT; do
 	log=$tmp/run-$sig.log
-	"$sbcd" -c "$good" >"$log" 2>&1 &
-	pid=$!
+	start "$good" "$log"
 
 	if ! wait_for "segment .*registrations max" "$log"; then
 		fail "SIG$sig run: no layout line within ${limit}s"
 		show_log "$log"
+		stop KILL
 		continue
 	fi
 
@@ -119,6 +74,13 @@ for sig in TERM INT; do
 		pass "SIG$sig run: layout logged with the configured capacities"
 	else
 		fail "SIG$sig run: layout does not show the configured capacities"
+		show_log "$log"
+	fi
+
+	if wait_for "info: worker [01] started" "$log" 2; then
+		pass "SIG$sig run: two workers started"
+	else
+		fail "SIG$sig run: the workers did not start"
 		show_log "$log"
 	fi
 
@@ -133,8 +95,5 @@ for sig in TERM INT; do
 	fi
 done
 
-if [ "$failures" -ne 0 ]; then
-	echo "daemon: $failures check(s) failed"
-	exit 1
-fi
-echo "daemon: all checks passed"
+log=
+finish daemon

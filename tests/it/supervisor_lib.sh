@@ -5,6 +5,8 @@
 # and control socket, and free loopback ports from the kernel (port_udp).
 # Every process a test starts is recorded (track PID) and killed by PID
 # when the test ends, however it ends; nothing is looked up by name.
+# Helpers keep their loop counters in names of their own (_wf, _ww),
+# so a test's loop around them keeps its count.
 
 limit=${limit:-15}     # seconds allowed for anything to happen
 failures=0
@@ -37,8 +39,15 @@ check() {
 # show_log FILE: print what sbcd said, for a failure's diagnosis
 show_log() { sed 's/^/    | /' "$1"; }
 
-# finish NAME: the summary line and the exit status
+# finish NAME: the summary line and the exit status. A sanitizer's report
+# in any log of the test (sbcd's or a worker's) fails it.
 finish() {
+	if grep -l "Sanitizer\|runtime error:" "$tmp"/*.log >/dev/null 2>&1
+	then
+		fail "a sanitizer reported an error:"
+		grep -h -A20 "Sanitizer\|runtime error:" "$tmp"/*.log |
+			sed 's/^/    | /'
+	fi
 	if [ "$failures" -ne 0 ]; then
 		echo "$1: $failures check(s) failed"
 		[ -n "${log:-}" ] && [ -f "$log" ] && show_log "$log"
@@ -59,35 +68,27 @@ print(s.getsockname()[1])'
 # wait_for PATTERN FILE [COUNT]: poll until COUNT (default 1) lines match,
 # at most $limit seconds
 wait_for() {
-	n=0
-	while [ "$n" -lt $((limit * 10)) ]; do
+	_wf=0
+	while [ "$_wf" -lt $((limit * 10)) ]; do
 		[ "$(grep -c -- "$1" "$2")" -ge "${3:-1}" ] && return 0
 		sleep 0.1
-		n=$((n + 1))
+		_wf=$((_wf + 1))
 	done
 	return 1
 }
 
-# wait_gone PID: poll until the process has exited (reaped or not)
-wait_gone() {
-	n=0
-	while [ "$n" -lt $((limit * 10)) ]; do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.1
-		n=$((n + 1))
-	done
-	return 1
-}
-
-# write_conf FILE WORKERS [EXTRA]: a config on a free port, its control
-# socket and PID file under $tmp/run (created by sbcd)
+# write_conf FILE WORKERS [EXTRA]: a config on free ports (or $access_port
+# and $core_port if set: one UDP listener on each side), its control socket
+# and PID file under $tmp/run (created by sbcd), small tables ($reg_max and
+# $dlg_max if set), a short shutdown grace, EXTRA lines at the end
 write_conf() {
 	cat >"$1" <<CONF
 # integration test of the supervisor
 workers = $2;
-registrations = { max = 1000; };
-dialogs = { max = 100; };
-access = { listen = [ "udp:127.0.0.1:$(port_udp)" ]; };
+registrations = { max = ${reg_max:-1000}; };
+dialogs = { max = ${dlg_max:-100}; };
+access = { listen = [ "udp:127.0.0.1:${access_port:-$(port_udp)}" ]; };
+core = { listen = [ "udp:127.0.0.1:${core_port:-$(port_udp)}" ]; };
 control = { socket = "$tmp/run/ctl.sock"; pid_file = "$tmp/run/sbcd.pid"; };
 shutdown = { grace = 1; };
 log = { level = "info"; };
@@ -102,12 +103,24 @@ start() {
 	track "$pid"
 }
 
-# stop SIGNAL: signal sbcd, wait (bounded) for it to exit, set $status
-stop() {
-	kill "-$1" "$pid"
-	(sleep "$limit"; kill -KILL "$pid") >/dev/null 2>&1 &
+# watch PID: SIGKILL it if it still runs $limit seconds from now; the
+# watchdog's PID in $watchdog. Killing the watchdog (SIGTERM) ends its
+# sleep too, so nothing is left holding the test's output open.
+watch() {
+	(
+		trap 'kill "$s" 2>/dev/null; exit 0' TERM
+		sleep "$limit" &
+		s=$!
+		wait "$s"
+		kill -KILL "$1"
+	) >/dev/null 2>&1 &
 	watchdog=$!
 	track "$watchdog"
+}
+
+# reap: wait (bounded) for sbcd to exit, set $status
+reap() {
+	watch "$pid"
 	wait "$pid"
 	status=$?
 	kill "$watchdog" 2>/dev/null
@@ -115,16 +128,10 @@ stop() {
 	pid=
 }
 
-# reap: wait (bounded) for sbcd to exit by itself, set $status
-reap() {
-	(sleep "$limit"; kill -KILL "$pid") >/dev/null 2>&1 &
-	watchdog=$!
-	track "$watchdog"
-	wait "$pid"
-	status=$?
-	kill "$watchdog" 2>/dev/null
-	wait "$watchdog" 2>/dev/null
-	pid=
+# stop SIGNAL: signal sbcd, wait (bounded) for it to exit, set $status
+stop() {
+	kill "-$1" "$pid"
+	reap
 }
 
 ctl() { "$sbcctl" -s "$tmp/run/ctl.sock" "$@"; }
@@ -136,13 +143,16 @@ w = json.load(sys.stdin)[int(sys.argv[1])]
 print(w[sys.argv[2]])' "$1" "$2"
 }
 
-# wait_worker INDEX STATE: poll until the worker is in STATE
+# wait_worker INDEX STATE: poll until the worker is in STATE; give up at
+# once when it is failed (it stays so) or sbcd does not answer
 wait_worker() {
-	n=0
-	while [ "$n" -lt $((limit * 10)) ]; do
-		[ "$(worker_field "$1" state 2>/dev/null)" = "$2" ] && return 0
+	_ww=0
+	while [ "$_ww" -lt $((limit * 10)) ]; do
+		st=$(worker_field "$1" state 2>/dev/null) || return 1
+		[ "$st" = "$2" ] && return 0
+		[ "$st" = failed ] && return 1
 		sleep 0.1
-		n=$((n + 1))
+		_ww=$((_ww + 1))
 	done
 	return 1
 }

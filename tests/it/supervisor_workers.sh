@@ -33,8 +33,10 @@ out=$(ctl status)
 rc=$?
 if [ "$rc" -eq 0 ] && echo "$out" | grep -q "^sbcd [0-9]" &&
    echo "$out" | grep -q "^workers: *2 configured, 2 running" &&
-   echo "$out" | grep -q "^access  *udp  *127.0.0.1  *[0-9]"; then
-	pass "sbcctl status: version, workers, the listener"
+   echo "$out" | grep -q "^access  *udp  *127.0.0.1  *[0-9]" &&
+   echo "$out" | grep -q "^core  *udp  *127.0.0.1  *[0-9]" &&
+   echo "$out" | grep -q "^sip:127.0.0.1:5080  *127.0.0.1  *5080$"; then
+	pass "sbcctl status: version, workers, listeners, the backend"
 else
 	fail "sbcctl status: exit $rc, output: $out"
 fi
@@ -45,13 +47,14 @@ if python3 -m json.tool "$tmp/status.json" >/dev/null; then
 else
 	fail "sbcctl --json status is not JSON: $(cat "$tmp/status.json")"
 fi
-check "sbcctl --json status: 2 workers running, 1 listener" python3 -c '
+check "sbcctl --json status: 2 workers running, the 2 listeners" python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
 assert s["workers"] == {"configured": 2, "running": 2}, s
-assert len(s["listeners"]) == 1 and s["listeners"][0]["side"] == "access"
-assert s["listeners"][0]["transport"] == "udp" and s["uptime"] >= 0' \
-	"$tmp/status.json"
+assert [l["side"] for l in s["listeners"]] == ["access", "core"], s
+assert all(l["transport"] == "udp" and l["address"] == "127.0.0.1" and
+           l["port"] > 0 for l in s["listeners"]), s
+assert s["uptime"] >= 0 and s["version"], s' "$tmp/status.json"
 
 # workers, text and JSON
 out=$(ctl workers)
@@ -108,12 +111,12 @@ else
 fi
 
 # a crash loop: killed each time it runs, until it is failed
-n=0
-while [ "$n" -lt 8 ] && [ "$(worker_field 1 state)" != failed ]; do
+tries=0
+while [ "$tries" -lt 8 ] && [ "$(worker_field 1 state)" != failed ]; do
 	if wait_worker 1 running; then
 		kill -KILL "$(worker_field 1 pid)"
 	fi
-	n=$((n + 1))
+	tries=$((tries + 1))
 	sleep 0.2
 done
 
