@@ -132,6 +132,8 @@ class Test:
                             help='SIPp user to SIPp backend, no sbcd')
         parser.add_argument('--keep', action='store_true',
                             help='keep the temporary directory')
+        parser.add_argument('--secure', action='store_true',
+                            help='over TLS and WSS, where the test can')
         self.opts = parser.parse_args(argv)
         self.name = name
         self.direct = self.opts.direct
@@ -277,13 +279,23 @@ class Sbcd:
     """
 
     def __init__(self, test, workers=2, idle_timeout=5, ws_ping=2, t1=100,
-                 log_level='info', extra=''):
+                 log_level='info', extra='', secure=False):
         self.test = test
         self.workers_n = workers
         self.access = free_port()
         self.ws = free_port(udp=False)
         self.core = free_port()
         self.backend = free_port()
+        self.tls = self.wss = None
+        secure_listen = secure_conf = ''
+        if secure:
+            self.tls = free_port(udp=False)
+            self.wss = free_port(udp=False)
+            cert, key = self.certificate()
+            secure_listen = (',\n                      "tls:%s:%d", "wss:%s:%d"'
+                             % (LOOPBACK, self.tls, LOOPBACK, self.wss))
+            secure_conf = ('tls = { certificate = "%s"; key = "%s"; };'
+                           % (cert, key))
         self.ctl = test.path('ctl')
         self.conf = test.path('sbcd.conf')
         self.log = 'sbcd.log'
@@ -294,7 +306,8 @@ workers = {workers};
 control = {{ socket = "{self.ctl}"; pid_file = "{test.path('pid')}"; }};
 access = {{ listen = [ "udp:{LOOPBACK}:{self.access}",
                       "tcp:{LOOPBACK}:{self.access}",
-                      "ws:{LOOPBACK}:{self.ws}" ]; }};
+                      "ws:{LOOPBACK}:{self.ws}"{secure_listen} ]; }};
+{secure_conf}
 core = {{ listen = [ "udp:{LOOPBACK}:{self.core}" ]; }};
 backends = [ "sip:{LOOPBACK}:{self.backend}" ];
 sip = {{ t1 = {t1}; }};
@@ -308,6 +321,18 @@ log = {{ level = "{log_level}"; }};
                                self.log)
         self.wait_ready()
         self.worker_pids = self.pids()
+
+    def certificate(self):
+        """A self-signed P-256 certificate and key for the tls and wss
+        listeners, made with openssl in the test's directory."""
+        cert, key = self.test.path('cert.pem'), self.test.path('key.pem')
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec',
+                        '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+                        '-nodes', '-days', '2', '-subj', '/CN=sbcd-it',
+                        '-keyout', key, '-out', cert],
+                       check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        return cert, key
 
     def wait_ready(self, limit=15):
         """Until sbcctl status answers, every worker runs, and sbcd answers

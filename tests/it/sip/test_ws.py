@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """A browser-like user over WebSocket through sbcd (seed 001).
 
+With --secure the same runs over WSS (TLS from a self-signed P-256
+certificate the test makes with openssl).
+
 A WebSocket SIP client (wsclient.py: subprotocol "sip", Contact on a
 .invalid host with transport=ws, as JsSIP sends it) registers through
 sbcd's ws listener; a Python backend on UDP challenges it (401) and grants
@@ -20,6 +23,7 @@ sbcd's ws listener; a Python backend on UDP challenges it (401) and grants
 
 import asyncio
 import re
+import ssl
 import sys
 import time
 
@@ -101,13 +105,25 @@ class Backend:
         return await self.inbox.recv(timeout, match)
 
 
+def client_tls():
+    """The browser side of WSS: TLS to sbcd's self-signed test
+    certificate (no CA to check it against)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
 def route_set(rsp):
     """The UAC's route set from a 2xx: its Record-Route, reversed."""
     return [('Route', v) for v in reversed(rsp.all('record-route'))]
 
 
 async def register_phase(test, s, ua, backend):
-    ws = await ua.connect('ws://127.0.0.1:%d' % s.ws)
+    if s.wss:
+        ws = await ua.connect('wss://127.0.0.1:%d' % s.wss, ssl=client_tls())
+    else:
+        ws = await ua.connect('ws://127.0.0.1:%d' % s.ws)
     test.require(ws.subprotocol == 'sip', 'WebSocket connection with '
                  'subprotocol "sip" (got %r)' % ws.subprotocol)
     rsp = await ua.register(60)
@@ -131,10 +147,12 @@ async def register_phase(test, s, ua, backend):
                % (USER, DOMAIN, contact))
     regs = s.registrations('%s@%s' % (USER, DOMAIN))
     src = '127.0.0.1:%d' % ws.local_address[1]
+    tp = 'wss' if s.wss else 'ws'
     test.check(len(regs) == 1 and regs[0].get('source') == src and
-               str(regs[0].get('transport')).lower() == 'ws' and
+               str(regs[0].get('transport')).lower() == tp and
                regs[0].get('conn') not in (None, 0, '0', ''),
-               'binding: transport ws, source %s, its connection' % src, regs)
+               'binding: transport %s, source %s, its connection' %
+               (tp, src), regs)
 
 
 async def stay_registered(test, s, ua, backend):
@@ -286,7 +304,7 @@ async def scenario(test, s):
 
 
 def main(test):
-    s = test.sbcd(idle_timeout=5, ws_ping=2)
+    s = test.sbcd(idle_timeout=5, ws_ping=2, secure=test.opts.secure)
     asyncio.run(scenario(test, s))
     s.stop()
 

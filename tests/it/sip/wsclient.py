@@ -77,10 +77,10 @@ class WsUser:
         self.ws = None
         self.inbox = Inbox(self._next)
 
-    async def connect(self, url):
+    async def connect(self, url, ssl=None):
         self.ws = await websockets.connect(
             url, subprotocols=['sip'], ping_interval=None,
-            create_protocol=CountingProtocol, open_timeout=5)
+            create_protocol=CountingProtocol, open_timeout=5, ssl=ssl)
         return self.ws
 
     async def _next(self):
