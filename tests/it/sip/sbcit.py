@@ -279,7 +279,7 @@ class Sbcd:
     """
 
     def __init__(self, test, workers=2, idle_timeout=5, ws_ping=2, t1=100,
-                 log_level='info', extra='', secure=False):
+                 log_level='info', extra='', secure=False, listen=()):
         self.test = test
         self.workers_n = workers
         self.access = free_port()
@@ -287,15 +287,18 @@ class Sbcd:
         self.core = free_port()
         self.backend = free_port()
         self.tls = self.wss = None
-        secure_listen = secure_conf = ''
+        listen = list(listen)
+        secure_conf = ''
         if secure:
             self.tls = free_port(udp=False)
             self.wss = free_port(udp=False)
             cert, key = self.certificate()
-            secure_listen = (',\n                      "tls:%s:%d", "wss:%s:%d"'
-                             % (LOOPBACK, self.tls, LOOPBACK, self.wss))
+            listen += ['tls:%s:%d' % (LOOPBACK, self.tls),
+                       'wss:%s:%d' % (LOOPBACK, self.wss)]
             secure_conf = ('tls = { certificate = "%s"; key = "%s"; };'
                            % (cert, key))
+        more_listen = ''.join(',\n                      "%s"' % l
+                              for l in listen)
         self.ctl = test.path('ctl')
         self.conf = test.path('sbcd.conf')
         self.log = 'sbcd.log'
@@ -306,7 +309,7 @@ workers = {workers};
 control = {{ socket = "{self.ctl}"; pid_file = "{test.path('pid')}"; }};
 access = {{ listen = [ "udp:{LOOPBACK}:{self.access}",
                       "tcp:{LOOPBACK}:{self.access}",
-                      "ws:{LOOPBACK}:{self.ws}"{secure_listen} ]; }};
+                      "ws:{LOOPBACK}:{self.ws}"{more_listen} ]; }};
 {secure_conf}
 core = {{ listen = [ "udp:{LOOPBACK}:{self.core}" ]; }};
 backends = [ "sip:{LOOPBACK}:{self.backend}" ];
