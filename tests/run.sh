@@ -14,10 +14,11 @@ cd "$(dirname "$0")/.." || exit 1
 sh daemon/deps.sh </dev/null || exit 1
 
 # What the integration tests need besides the build: SIPp (sip-tester),
+# Kamailio (the SIP benchmark's quick run, beside sbcd),
 # Python with websockets for the test harness and the WebSocket client,
 # openssl for test certificates. Installed like daemon/deps.sh does: only
 # what is missing, as root or through sudo, with no question asked.
-test_packages="python3 python3-websockets sip-tester openssl"
+test_packages="python3 python3-websockets sip-tester openssl kamailio"
 missing=
 for p in $test_packages; do
 	if ! dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null |
