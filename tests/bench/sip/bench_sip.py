@@ -242,24 +242,28 @@ def pct(values, q):
     return values[min(len(values) - 1, int(len(values) * q))]
 
 
-def load(run, proxy, uas_args, uac_args, count, rate, label):
-    """One load step: a backend, a client at `rate` for `count` calls.
-    Returns a dict of figures."""
+def load(run, proxy, uas_args, uac_args, count, rate, label, limit=None):
+    """One load step: a backend, a client at `rate` for `count` calls (at
+    most `limit` at once, when given). Returns a dict of figures."""
     bport = proxy.backend
     uas = sipp(run, label + '-uas', uas_args + ['-p', str(bport)])
     time.sleep(0.3)
     c0p, t0 = cpu(proxy.pids()), time.monotonic()
     c0s = cpu([uas.pid])
-    limit = count / rate + 20
-    uac = sipp(run, label + '-uac', uac_args + [
+    seconds = count / rate + 30
+    uac = sipp(run, label + '-uac', uac_args + (
+        ['-l', str(limit)] if limit else []) + [
         '%s:%d' % (LOOP, proxy.port), '-p', str(free_port()),
-        '-r', str(rate), '-m', str(count), '-timeout', '%ds' % limit,
+        '-r', str(rate), '-m', str(count), '-timeout', '%ds' % seconds,
         '-trace_stat', '-stf', label + '-uac.csv', '-trace_rtt',
         '-rtt_freq', '50'])
     uac_cpu = 0.0
-    while uac.poll() is None:
+    # SIPp's own -timeout has been seen not to end an overloaded run
+    deadline = t0 + seconds + 10
+    while uac.poll() is None and time.monotonic() < deadline:
         uac_cpu = cpu([uac.pid]) or uac_cpu
         time.sleep(0.1)
+    run.stop(uac)
     wall = time.monotonic() - t0
     c1p, c1s = cpu(proxy.pids()), cpu([uas.pid])
     run.stop(uas)
@@ -280,8 +284,12 @@ def load(run, proxy, uas_args, uac_args, count, rate, label):
 
 def calls(run, proxy, rates, seconds):
     """Rising call rates until a step fails: (best step figures, rate of
-    the first failing step, its failures)."""
+    the first failing step, its failures). A few calls first, not
+    counted, so that no proxy is measured while it settles."""
     best, first_bad = None, None
+    load(run, proxy, ['-sf', os.path.join(HERE, 'call_uas.xml')],
+         ['-sf', os.path.join(HERE, 'call_uac.xml')], 50, 50,
+         '%s-warmup' % proxy.name)
     for rate in rates:
         r = load(run, proxy, ['-sf', os.path.join(HERE, 'call_uas.xml')],
                  ['-sf', os.path.join(HERE, 'call_uac.xml')],
@@ -297,7 +305,9 @@ def calls(run, proxy, rates, seconds):
     return best, first_bad
 
 
-def registers(run, proxy, users, rate):
+def registers(run, proxy, users, rate, window):
+    """A storm of `users` REGISTERs, at most `window` waiting for their
+    200 at once: the proxy's pace decides the rate, not SIPp's."""
     csv = os.path.join(run.tmp, 'users.csv')
     if not os.path.exists(csv):
         with open(csv, 'w') as f:
@@ -306,7 +316,7 @@ def registers(run, proxy, users, rate):
                 f.write('u%06d;example.com\n' % i)
     r = load(run, proxy, ['-sf', os.path.join(HERE, 'reg_uas.xml')],
              ['-sf', os.path.join(HERE, 'reg_uac.xml'), '-inf', csv],
-             users, rate, '%s-reg' % proxy.name)
+             users, rate, '%s-reg' % proxy.name, limit=window)
     r['per_s'] = r['ok'] / r['wall'] if r['wall'] else 0
     print('  %-8s REGISTER storm: %d ok, %d failed in %.1f s' %
           (proxy.name, r['ok'], r['failed'], r['wall']), flush=True)
@@ -361,10 +371,10 @@ def main():
     opts = ap.parse_args()
 
     if opts.quick:
-        rates, seconds, users, reg_rate = [50, 100], 2, 300, 300
+        rates, seconds, users, reg_rate, window = [50, 100], 2, 300, 300, 50
     else:
-        rates = [1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000]
-        seconds, users, reg_rate = 8, 100000, 20000
+        rates = [1000, 2000, 3000, 3500, 4000, 4500, 5000, 6000, 7000]
+        seconds, users, reg_rate, window = 8, 100000, 100000, 1000
 
     for tool in ('sipp', 'kamailio'):
         if not shutil.which(tool):
@@ -378,10 +388,11 @@ def main():
         subprocess.run(['kamailio', '-v'], capture_output=True, text=True)
         .stdout.splitlines()[0].strip()))
     print('calls: SIPp uac -> proxy -> SIPp uas, INVITE/100/180/200/ACK/BYE/'
-          '200, %d s per step; REGISTER: %d distinct users at up to %d/s, '
-          'the backend answers 200 (no challenge). Response time: INVITE '
-          'to 200, REGISTER to 200. CPU per successful call.\n' %
-          (seconds, users, reg_rate))
+          '200, %d s per step, after 50 calls of warm-up; REGISTER: %d '
+          'distinct users, at most %d waiting for their 200 at once, the '
+          'backend answers 200 (no challenge). Response time: INVITE to '
+          '200, REGISTER to 200 (whole ms). CPU per successful call or '
+          'REGISTER.\n' % (seconds, users, window))
 
     run = Run()
     rows, status = [], 0
@@ -400,7 +411,7 @@ def main():
                 print('FAIL: %s did not start' % p.name)
                 return 1
             best, bad = calls(run, p, rates, seconds)
-            reg = registers(run, p, users, reg_rate)
+            reg = registers(run, p, users, reg_rate, window)
             p.stop()
             rows.append((p.name, best, bad, reg))
             if not best or not reg['ok']:
