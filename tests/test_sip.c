@@ -325,6 +325,42 @@ static void test_max_forwards(void **state)
 }
 
 
+/* An advertised host replaces the listener's address in what sbcd puts in
+ * Via and Record-Route: a public address or a VIP in front of it. */
+static void test_advertise(void **state)
+{
+	struct fixture *f = *state;
+	struct sbc_in in;
+	struct sbc_dest dst = {.listener = L_CORE_UDP, .tp = SBC_TP_UDP};
+	struct sbc_fwd fwd = {
+		.dst = &dst, .branch = "z9hG4bKsbcadv", .record_route = true,
+	};
+	struct mbuf *mb = NULL;
+	char core_adv[] = "10.20.30.40", access_adv[] = "sbc.example.net";
+	char *s;
+
+	f->cfg.advertise[SBC_SIDE_CORE] = core_adv;
+	f->cfg.advertise[SBC_SIDE_ACCESS] = access_adv;
+
+	in_parse(&in, f, invite_ws, L_ACCESS_UDP, "127.0.0.9", 40000, 0);
+	fwd.rr_user = &in.src;
+	assert_int_equal(sbc_fwd_request(&mb, &f->core, &in, &fwd), 0);
+	s = mb_str(mb);
+
+	assert_non_null(strstr(s, "Via: SIP/2.0/UDP 10.20.30.40:5062;"));
+	assert_non_null(strstr(s, "Record-Route: <sip:10.20.30.40:5062;lr>"));
+	assert_non_null(strstr(s, "Record-Route: <sip:sbc.example.net:5060;"
+			       "lr;sbcu="));
+	assert_null(strstr(s, "127.0.0.1:506"));
+
+	f->cfg.advertise[SBC_SIDE_CORE] = NULL;
+	f->cfg.advertise[SBC_SIDE_ACCESS] = NULL;
+	mem_deref(s);
+	mem_deref(mb);
+	mem_deref(in.msg);
+}
+
+
 static void scan_expect(const char *text, const char *callid)
 {
 	struct pl pl;
@@ -375,6 +411,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_forwards,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_advertise, setup,
+						teardown),
 		cmocka_unit_test(test_callid_scan),
 	};
 	int fails;
