@@ -159,7 +159,7 @@ class Proxy:
 
 class Kamailio(Proxy):
     def start(self):
-        d = os.path.join(self.run.tmp, 'kamailio')
+        d = os.path.join(self.run.tmp, self.name)
         os.makedirs(d)
         cfg = os.path.join(d, 'kamailio-proxy.cfg')
         with open(KAMAILIO_CFG) as f:
