@@ -109,6 +109,8 @@ bool sbc_reply_acked(const struct sip_msg *ack);
 
 /* fwd.c: forwarded requests and responses */
 void sbc_pf_mbuf(struct re_printf *pf, struct mbuf *mb);
+int  sbc_params_print(struct re_printf *pf, const struct pl *params,
+		      const char *const skip[], unsigned *skipped);
 struct sbc_fwd {
 	const char *ruri;            /* new Request-URI, NULL: unchanged */
 	const struct sbc_dest *dst;  /* where it goes (for our Via) */

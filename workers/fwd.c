@@ -41,6 +41,46 @@ void sbc_pf_mbuf(struct re_printf *pf, struct mbuf *mb)
 }
 
 
+/*
+ * Print the ";name[=value]" parameters of `params` but those named in
+ * `skip` (NULL-terminated, names compared without case); bit i of
+ * *skipped (when not NULL) tells that skip[i] was there.
+ */
+int sbc_params_print(struct re_printf *pf, const struct pl *params,
+		     const char *const skip[], unsigned *skipped)
+{
+	struct pl rest = *params, name, val, sep;
+	int err = 0;
+
+	if (skipped)
+		*skipped = 0;
+
+	while (!err && !re_regex(rest.p, rest.l,
+				 "[ \t]*;[ \t]*[^ \t;=]+[ \t]*[=]*[^;]*",
+				 NULL, NULL, &name, NULL, &sep, &val)) {
+		const char *end = val.p + val.l;
+		bool drop = false;
+
+		rest.l -= (size_t)(end - rest.p);
+		rest.p = end;
+
+		for (unsigned i = 0; skip[i]; i++) {
+			if (!pl_strcasecmp(&name, skip[i])) {
+				drop = true;
+				if (skipped)
+					*skipped |= 1u << i;
+			}
+		}
+
+		if (!drop)
+			err = re_hprintf(pf, ";%r%s%r", &name,
+					 sep.l ? "=" : "", &val);
+	}
+
+	return err;
+}
+
+
 /* One Contact value rewritten to the address it really came from. */
 static bool contact_source_print(const struct sip_hdr *hdr,
 				 const struct sip_msg *msg, void *arg)

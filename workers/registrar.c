@@ -169,39 +169,18 @@ static int aor_read(struct reg_state *st, const struct sip_msg *msg)
 }
 
 
-/* Print `params` without the parameters named skip1 and skip2. */
-static int params_print_except(struct re_printf *pf, const char *params,
-			       const char *skip1, const char *skip2)
-{
-	struct pl rest = {params, strlen(params)}, name, val, sep;
-	int err = 0;
-
-	while (!err && !re_regex(rest.p, rest.l,
-				 "[ \t]*;[ \t]*[^ \t;=]+[ \t]*[=]*[^;]*",
-				 NULL, NULL, &name, NULL, &sep, &val)) {
-		const char *end = val.p + val.l;
-
-		rest.l -= (size_t)(end - rest.p);
-		rest.p = end;
-
-		if (!pl_strcasecmp(&name, skip1) ||
-		    (skip2 && !pl_strcasecmp(&name, skip2)))
-			continue;
-
-		err = re_hprintf(pf, ";%r%s%r", &name, sep.l ? "=" : "",
-				 &val);
-	}
-
-	return err;
-}
-
-
 static int aor_escaped(struct re_printf *pf, void *arg)
 {
 	const char *aor = arg;
 
 	return uri_user_escape(pf, &(struct pl){aor, strlen(aor)});
 }
+
+
+/* Contact parameters the backend does not get (outbound, RFC 5626:
+ * the flow is sbcd's business), and the user gets anew. */
+static const char *const core_skip[] = {"+sip.instance", "reg-id", NULL};
+static const char *const user_skip[] = {"expires", NULL};
 
 
 /* The Contacts the backend sees: sbcd's core address, one per binding. */
@@ -220,8 +199,8 @@ static int contacts_core_print(struct re_printf *pf, void *arg)
 				 "=%s>", aor_escaped, st->aor,
 				 SBC_HOSTPORT(st->core, st->listener),
 				 b->token);
-		err |= params_print_except(pf, b->params, "+sip.instance",
-					   "reg-id");
+		err |= sbc_params_print(pf, &(struct pl){b->params,
+					strlen(b->params)}, core_skip, NULL);
 		err |= re_hprintf(pf, "\r\n");
 	}
 
@@ -242,7 +221,8 @@ static int contacts_user_print(struct re_printf *pf, void *arg)
 			continue;
 
 		err = re_hprintf(pf, "Contact: <%s>", b->contact);
-		err |= params_print_except(pf, b->params, "expires", NULL);
+		err |= sbc_params_print(pf, &(struct pl){b->params,
+					strlen(b->params)}, user_skip, NULL);
 		err |= re_hprintf(pf, ";expires=%u\r\n", b->granted);
 	}
 

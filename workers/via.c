@@ -18,46 +18,13 @@
 #include "workers/core.h"
 
 
-/* Print the parameters of the top Via without received and a bare rport;
- * returns whether the client asked for rport. */
-static int via_params_print(struct re_printf *pf, const struct pl *params,
-			    bool *rport)
-{
-	struct pl rest = *params, name, val, sep;
-	int err = 0;
-
-	*rport = false;
-
-	while (!err && !re_regex(rest.p, rest.l,
-				 "[ \t]*;[ \t]*[^ \t;=]+[ \t]*[=]*[^;]*",
-				 NULL, NULL, &name, NULL, &sep, &val)) {
-		const char *end = val.p + val.l;
-
-		rest.l -= (size_t)(end - rest.p);
-		rest.p = end;
-
-		if (!pl_strcasecmp(&name, "received"))
-			continue;
-
-		if (!pl_strcasecmp(&name, "rport")) {
-			*rport = true;
-			continue;
-		}
-
-		err = re_hprintf(pf, ";%r%s%r", &name, sep.l ? "=" : "",
-				 &val);
-	}
-
-	return err;
-}
-
-
 int sbc_fwd_print_via(struct re_printf *pf, const struct sbc_in *in,
 		      const struct sip_hdr *hdr, bool top)
 {
+	static const char *const skip[] = {"received", "rport", NULL};
 	struct sip_via via;
 	struct pl head;
-	bool rport;
+	unsigned skipped;
 	int err;
 
 	if (!top || sip_via_decode(&via, &hdr->val))
@@ -68,9 +35,9 @@ int sbc_fwd_print_via(struct re_printf *pf, const struct sbc_in *in,
 	head.l = (size_t)(via.sentby.p + via.sentby.l - hdr->val.p);
 
 	err = re_hprintf(pf, "Via: %r", &head);
-	err |= via_params_print(pf, &via.params, &rport);
+	err |= sbc_params_print(pf, &via.params, skip, &skipped);
 	err |= re_hprintf(pf, ";received=%j", &in->src.addr);
-	if (rport)
+	if (skipped & 2)          /* the client asked for rport */
 		err |= re_hprintf(pf, ";rport=%u", sa_port(&in->src.addr));
 	err |= re_hprintf(pf, "\r\n");
 

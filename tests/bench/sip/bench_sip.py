@@ -286,10 +286,11 @@ def load(run, proxy, uas_args, uac_args, count, rate, label, limit=None):
     }
 
 
-def calls(run, proxy, rates, seconds):
-    """Rising call rates until a step fails: (best step figures, rate of
-    the first failing step, its failures). A few calls first, not
-    counted, so that no proxy is measured while it settles."""
+def calls(run, proxy, rates, seconds, steps):
+    """Rising call rates until a step fails: (best step figures, the first
+    failing step's figures); every step's figures into steps[rate]. A few
+    calls first, not counted, so that no proxy is measured while it
+    settles."""
     best, first_bad = None, None
     load(run, proxy, ['-sf', os.path.join(HERE, 'call_uas.xml')],
          CALL_UAC, 50, 50,
@@ -299,6 +300,7 @@ def calls(run, proxy, rates, seconds):
                  CALL_UAC,
                  rate * seconds, rate, '%s-calls-%d' % (proxy.name, rate))
         r['rate'] = rate
+        steps[rate] = r
         print('  %-8s %5d calls/s: %d ok, %d failed, %d retransmissions, '
               'p99 %.1f ms' % (proxy.name, rate, r['ok'], r['failed'],
                                r['retrans'], r['p99']), flush=True)
@@ -353,17 +355,24 @@ def table(rows):
         print('  '.join(c.ljust(w) for c, w in zip(r, widths)))
 
 
-def ratios(rows):
+def ratios(rows, steps):
+    """sbcd against Kamailio: the rates, and the p99 of sbcd at twice
+    Kamailio's zero-failure rate against Kamailio's p99 at that rate."""
     k = rows[0]
+    kc = k[1]['rate'] if k[1] else 0
     print('\nsbcd / kamailio (same run):')
     for name, best, bad, reg in rows[1:]:
-        kc = k[1]['rate'] if k[1] else 0
         sc = best['rate'] if best else 0
-        print('  %-10s calls/s x%.2f   REGISTER/s x%.2f   call p99 %s' % (
-            name, sc / kc if kc else float('nan'),
-            reg['per_s'] / k[3]['per_s'] if k[3]['per_s'] else float('nan'),
-            'no worse' if best and k[1] and best['p99'] <= k[1]['p99']
-            else 'worse'))
+        twice = min([r for r in steps[name] if r >= 2 * kc] or [0])
+        at = steps[name].get(twice)
+        p99 = ('%.0f ms at %d/s (kamailio %.0f ms at %d/s)' %
+               (at['p99'], twice, k[1]['p99'], kc)
+               if at and not at['failed'] and k[1] else 'not measured')
+        print('  %-10s calls/s x%.2f   REGISTER/s x%.2f   p99 at twice '
+              'kamailio\'s rate: %s' % (
+                  name, sc / kc if kc else float('nan'),
+                  reg['per_s'] / k[3]['per_s'] if k[3]['per_s']
+                  else float('nan'), p99))
 
 
 def main():
@@ -401,7 +410,7 @@ def main():
           'REGISTER.\n' % (seconds, users, window))
 
     run = Run()
-    rows, status = [], 0
+    rows, status, steps = [], 0, {}
 
     def on_signal(signum, frame):
         raise SystemExit(1)
@@ -424,7 +433,8 @@ def main():
             if not p.start():
                 print('FAIL: %s did not start' % name)
                 return 1
-            best, bad = calls(run, p, rates, seconds)
+            steps[name] = {}
+            best, bad = calls(run, p, rates, seconds, steps[name])
             p.stop()
             if not q.start():
                 print('FAIL: %s did not start' % q.name)
@@ -437,7 +447,7 @@ def main():
         print()
         table(rows)
         if not opts.only:
-            ratios(rows)
+            ratios(rows, steps)
     finally:
         run.close(opts.keep)
     return status
