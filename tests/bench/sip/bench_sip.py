@@ -336,7 +336,8 @@ def us_per(cpu_s, n):
 def table(rows):
     head = ('proxy', 'zero-fail calls/s', 'next step failed', 'p50 ms',
             'p99 ms', 'proxy µs/call', 'SIPp µs/call', 'REGISTER/s',
-            'REG p50 ms', 'REG p99 ms', 'REG failed')
+            'REG p50 ms', 'REG p99 ms', 'REG failed', 'proxy µs/REG',
+            'SIPp µs/REG')
     body = []
     for name, best, bad, reg in rows:
         body.append((
@@ -349,7 +350,8 @@ def table(rows):
             '%.0f' % us_per(best['proxy_cpu'], best['ok']) if best else '-',
             '%.0f' % us_per(best['sipp_cpu'], best['ok']) if best else '-',
             '%.0f' % reg['per_s'], '%.2f' % reg['p50'], '%.2f' % reg['p99'],
-            str(reg['failed'])))
+            str(reg['failed']), '%.0f' % us_per(reg['proxy_cpu'], reg['ok']),
+            '%.0f' % us_per(reg['sipp_cpu'], reg['ok'])))
     widths = [max(len(r[i]) for r in [head] + body) for i in range(len(head))]
     for r in [head] + body:
         print('  '.join(c.ljust(w) for c, w in zip(r, widths)))
