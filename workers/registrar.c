@@ -56,10 +56,12 @@ struct reg_state {
 	uint16_t listener;           /* core listener the REGISTER left on */
 	char aor[SBC_REG_AOR_SIZE];
 	bool star;
-	unsigned n;
-	struct binding b[CONTACTS_MAX];
 	int64_t expires;             /* the request's Expires, -1: none */
 	int err;                     /* while reading the Contacts */
+	unsigned max;                /* room in b: the Contacts counted */
+	unsigned n;
+	struct binding b[];          /* a REGISTER's lives with the
+				      * transaction: sized to what came */
 };
 
 
@@ -103,6 +105,16 @@ static void binding_token(struct binding *b, const char *aor)
 }
 
 
+static bool contact_count(const struct sip_hdr *hdr,
+			  const struct sip_msg *msg, void *arg)
+{
+	(void)hdr;
+	(void)msg;
+
+	return ++*(unsigned *)arg > CONTACTS_MAX;
+}
+
+
 static bool contact_read(const struct sip_hdr *hdr, const struct sip_msg *msg,
 			 void *arg)
 {
@@ -117,7 +129,7 @@ static bool contact_read(const struct sip_hdr *hdr, const struct sip_msg *msg,
 		return false;
 	}
 
-	if (st->n >= CONTACTS_MAX) {
+	if (st->n >= st->max) {
 		st->err = E2BIG;
 		return true;
 	}
@@ -434,13 +446,22 @@ void sbc_registrar_request(struct sbc_core *core, const struct sbc_in *in)
 	struct reg_state *st;
 	struct sbc_dest dst;
 	struct sbc_fwd fwd;
+	unsigned contacts = 0;
 	uint16_t idx;
 	int err;
 
-	st = mem_zalloc(sizeof(*st), NULL);
+	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_CONTACT, contact_count,
+				&contacts);
+	if (contacts > CONTACTS_MAX) {
+		(void)registrar_reject(core, in, E2BIG);
+		return;
+	}
+
+	st = mem_zalloc(sizeof(*st) + contacts * sizeof(st->b[0]), NULL);
 	if (!st)
 		return;
 
+	st->max = contacts;
 	st->core = core;
 	st->expires = expires_value(&msg->expires);
 
