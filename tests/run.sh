@@ -11,32 +11,11 @@ set -u
 
 cd "$(dirname "$0")/.." || exit 1
 
-sh daemon/deps.sh </dev/null || exit 1
-
-# What the integration tests need besides the build: SIPp (sip-tester),
-# Kamailio (the SIP benchmark's quick run, beside sbcd),
-# Python with websockets for the test harness and the WebSocket client,
-# openssl for test certificates. Installed like daemon/deps.sh does: only
-# what is missing, as root or through sudo, with no question asked.
-test_packages="python3 python3-websockets sip-tester openssl kamailio"
-missing=
-for p in $test_packages; do
-	if ! dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null |
-	     grep -q '^install ok installed$'; then
-		missing="$missing $p"
-	fi
-done
-if [ -n "$missing" ]; then
-	echo "tests: installing$missing"
-	sudo=
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	# $sudo and $missing are unquoted on purpose: empty, or split into words
-	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update </dev/null
-	# shellcheck disable=SC2086
-	$sudo env DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y --no-install-recommends $missing </dev/null ||
-		exit 1
-fi
+# The build's packages and the test peers: SIPp (sip-tester), Kamailio
+# (the SIP benchmark's quick run, beside sbcd), Python with websockets
+# (the test harness, WebSocket clients), openssl (test certificates).
+sh daemon/deps.sh python3 python3-websockets sip-tester openssl kamailio \
+	</dev/null || exit 1
 
 ASAN_OPTIONS=halt_on_error=1:abort_on_error=1
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
