@@ -169,6 +169,28 @@ static void linger_handler(void *arg)
 }
 
 
+/*
+ * What a completed non-INVITE transaction needs while it lingers: its key,
+ * where the request came from and the final to answer retransmissions
+ * with. The request, its branches and the registrar's state go now: a
+ * REGISTER storm keeps T4's worth of transactions lingering, and each
+ * would otherwise hold kilobytes it will never read again. An INVITE's
+ * branches stay, to pass 2xx retransmissions on and to resend the ACK of
+ * a non-2xx final.
+ */
+static void stx_slim(struct sbc_stx *stx)
+{
+	if (stx->invite)
+		return;
+
+	list_flush(&stx->branches);
+	stx->best = mem_deref(stx->best);
+	stx->reg = mem_deref(stx->reg);
+	stx->in.msg = mem_deref(stx->in.msg);
+	stx->in.body = pl_null;
+}
+
+
 /* Every branch has ended and the final went up: linger, then free. */
 static void stx_linger(struct sbc_stx *stx)
 {
@@ -176,6 +198,7 @@ static void stx_linger(struct sbc_stx *stx)
 		(t1(stx->core) * 64ull < T4_MS ? t1(stx->core) * 64ull :
 		 T4_MS);
 
+	stx_slim(stx);
 	sbc_timer_start(&stx->linger, ms, linger_handler, stx);
 }
 

@@ -340,18 +340,20 @@ def table(rows):
             'SIPp µs/REG')
     body = []
     for name, best, bad, reg in rows:
-        body.append((
-            name,
-            str(best['rate']) if best else '0',
+        call_cols = (
+            str(best['rate']) if best else '-',
             ('%d of %d at %d/s' % (bad['failed'], bad['ok'] + bad['failed'],
                                    bad['rate'])) if bad else 'none',
             '%.2f' % best['p50'] if best else '-',
             '%.2f' % best['p99'] if best else '-',
             '%.0f' % us_per(best['proxy_cpu'], best['ok']) if best else '-',
-            '%.0f' % us_per(best['sipp_cpu'], best['ok']) if best else '-',
+            '%.0f' % us_per(best['sipp_cpu'], best['ok']) if best else '-')
+        reg_cols = (
             '%.0f' % reg['per_s'], '%.2f' % reg['p50'], '%.2f' % reg['p99'],
             str(reg['failed']), '%.0f' % us_per(reg['proxy_cpu'], reg['ok']),
-            '%.0f' % us_per(reg['sipp_cpu'], reg['ok'])))
+            '%.0f' % us_per(reg['sipp_cpu'], reg['ok'])) if reg else \
+            ('-',) * 6
+        body.append((name,) + call_cols + reg_cols)
     widths = [max(len(r[i]) for r in [head] + body) for i in range(len(head))]
     for r in [head] + body:
         print('  '.join(c.ljust(w) for c, w in zip(r, widths)))
@@ -370,11 +372,11 @@ def ratios(rows, steps):
         p99 = ('%.0f ms at %d/s (kamailio %.0f ms at %d/s)' %
                (at['p99'], twice, k[1]['p99'], kc)
                if at and not at['failed'] and k[1] else 'not measured')
+        kr = k[3]['per_s'] if k[3] else 0
         print('  %-10s calls/s x%.2f   REGISTER/s x%.2f   p99 at twice '
               'kamailio\'s rate: %s' % (
                   name, sc / kc if kc else float('nan'),
-                  reg['per_s'] / k[3]['per_s'] if k[3]['per_s']
-                  else float('nan'), p99))
+                  reg['per_s'] / kr if reg and kr else float('nan'), p99))
 
 
 def main():
@@ -385,6 +387,8 @@ def main():
                     help='keep the logs and SIPp files')
     ap.add_argument('--only', choices=('kamailio', 'sbcd-w1', 'sbcd-w2'),
                     help='measure one proxy only (no ratios)')
+    ap.add_argument('--part', choices=('calls', 'registers'),
+                    help='measure the calls or the REGISTER storm only')
     opts = ap.parse_args()
 
     if opts.quick:
@@ -431,21 +435,27 @@ def main():
         for name, make in proxies.items():
             if opts.only and name != opts.only:
                 continue
-            p, q = make(''), make('-reg')
-            if not p.start():
-                print('FAIL: %s did not start' % name)
-                return 1
             steps[name] = {}
-            best, bad = calls(run, p, rates, seconds, steps[name])
-            p.stop()
-            if not q.start():
-                print('FAIL: %s did not start' % q.name)
-                return 1
-            reg = registers(run, q, users, reg_rate, window)
-            q.stop()
+            best, bad, reg = None, None, None
+            if opts.part != 'registers':
+                p = make('')
+                if not p.start():
+                    print('FAIL: %s did not start' % name)
+                    return 1
+                best, bad = calls(run, p, rates, seconds, steps[name])
+                p.stop()
+                if not best:
+                    status = 1
+            if opts.part != 'calls':
+                q = make('-reg')
+                if not q.start():
+                    print('FAIL: %s did not start' % q.name)
+                    return 1
+                reg = registers(run, q, users, reg_rate, window)
+                q.stop()
+                if not reg['ok']:
+                    status = 1
             rows.append((name, best, bad, reg))
-            if not best or not reg['ok']:
-                status = 1
         print()
         table(rows)
         if not opts.only:
