@@ -32,6 +32,7 @@ enum {
 	IDLE_DEFAULT      = 600,
 	WS_PING_DEFAULT   = 30,
 	GRACE_DEFAULT     = 10,
+	PING_DEFAULT      = 30,
 	LISTENERS_MAX     = 64,
 	BACKENDS_MAX      = 256,
 };
@@ -114,6 +115,14 @@ static const struct key schema[] = {
 	{"shutdown",          KEY_GROUP, 0, 0, 0},
 	{"shutdown.grace",    KEY_INT,   0, 600,
 	 offsetof(struct sbc_config, shutdown_grace)},
+	{"dialog",            KEY_GROUP, 0, 0, 0},
+	{"dialog.ping_interval", KEY_INT, 0, 3600,
+	 offsetof(struct sbc_config, ping_interval)},
+	{"dialog.max_duration", KEY_INT, 0, 604800,
+	 offsetof(struct sbc_config, max_duration)},
+	{"cdr",               KEY_GROUP, 0, 0, 0},
+	{"cdr.file",          KEY_STRING, 0, 0,
+	 offsetof(struct sbc_config, cdr_file)},
 };
 
 
@@ -134,6 +143,7 @@ static void config_destructor(void *arg)
 	mem_deref(cfg->tls_key);
 	mem_deref(cfg->control_socket);
 	mem_deref(cfg->pid_file);
+	mem_deref(cfg->cdr_file);
 	mem_deref(cfg->text);
 	mem_deref(cfg->path);
 }
@@ -158,6 +168,7 @@ static int config_defaults(struct sbc_config *cfg)
 	cfg->idle_timeout = IDLE_DEFAULT;
 	cfg->ws_ping_interval = WS_PING_DEFAULT;
 	cfg->shutdown_grace = GRACE_DEFAULT;
+	cfg->ping_interval = PING_DEFAULT;
 
 	err = str_dup(&cfg->control_socket, control_socket_default);
 	if (!err)

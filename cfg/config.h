@@ -69,6 +69,11 @@ struct sbc_config {
 	uint32_t ws_ping_interval;  /* connections.ws_ping_interval: s */
 	uint32_t shutdown_grace;    /* shutdown.grace: s to finish
 				     * transactions after SIGTERM */
+	uint32_t ping_interval;     /* dialog.ping_interval: s between
+				     * in-dialog OPTIONS to each leg, 0 off */
+	uint32_t max_duration;      /* dialog.max_duration: s a call may
+				     * last, 0 for no limit */
+	char *cdr_file;             /* cdr.file: JSON lines, NULL for none */
 };
 
 enum {

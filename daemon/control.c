@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include <re.h>
 #include "cfg/log.h"
-#include "daemon/json.h"
+#include "cfg/json.h"
 #include "daemon/path.h"
 #include "daemon/control.h"
 
@@ -57,6 +57,8 @@ static const char *cmd_names[] = {
 	[SBC_CTL_STATUS]        = "status",
 	[SBC_CTL_WORKERS]       = "workers",
 	[SBC_CTL_REGISTRATIONS] = "registrations",
+	[SBC_CTL_DIALOGS]       = "dialogs",
+	[SBC_CTL_DIALOG_END]    = "dialog end",
 	[SBC_CTL_RELOAD]        = "reload",
 };
 
@@ -201,7 +203,8 @@ static void client_serve(struct client *c)
 		rep.failed = true;
 		(void)re_snprintf(rep.note, sizeof(rep.note),
 				  "unknown request '%s': expected status, "
-				  "workers, registrations [AOR] or reload, "
+				  "workers, registrations [AOR], dialogs, "
+				  "dialog end CALL-ID or reload, "
 				  "optionally followed by json", c->line);
 	}
 	else {
@@ -467,8 +470,8 @@ static int cmd_parse(enum sbc_ctl_cmd *cmdp, const char *word)
 
 /*
  * Parse `COMMAND [ARG] [json]` (words separated by spaces or tabs, a
- * trailing CR ignored). Only registrations takes an argument. EINVAL for
- * anything else.
+ * trailing CR ignored). Only registrations takes an argument, and
+ * "dialog end" is followed by one. EINVAL for anything else.
  */
 int sbc_ctl_req_parse(struct sbc_ctl_req *req, const char *line)
 {
@@ -493,7 +496,16 @@ int sbc_ctl_req_parse(struct sbc_ctl_req *req, const char *line)
 		--n;
 	}
 
-	if (!n || n > 2 || cmd_parse(&req->cmd, word[0]))
+	if (n == 3 && !strcmp(word[0], "dialog") && !strcmp(word[1], "end")) {
+		if (strlen(word[2]) >= sizeof(req->arg))
+			return EINVAL;
+		req->cmd = SBC_CTL_DIALOG_END;
+		str_ncpy(req->arg, word[2], sizeof(req->arg));
+		return 0;
+	}
+
+	if (!n || n > 2 || cmd_parse(&req->cmd, word[0]) ||
+	    req->cmd == SBC_CTL_DIALOG_END)
 		return EINVAL;
 
 	if (n == 2) {
@@ -509,5 +521,5 @@ int sbc_ctl_req_parse(struct sbc_ctl_req *req, const char *line)
 
 const char *sbc_ctl_cmd_name(enum sbc_ctl_cmd cmd)
 {
-	return cmd <= SBC_CTL_RELOAD ? cmd_names[cmd] : "?";
+	return cmd <= SBC_CTL_DIALOG_END ? cmd_names[cmd] : "?";
 }

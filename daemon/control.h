@@ -16,6 +16,8 @@ enum sbc_ctl_cmd {
 	SBC_CTL_WORKERS,
 	SBC_CTL_REGISTRATIONS,
 	SBC_CTL_RELOAD,
+	SBC_CTL_DIALOGS,
+	SBC_CTL_DIALOG_END,           /* "dialog end CALL-ID" */
 };
 
 enum {

@@ -390,6 +390,31 @@ uint32_t sbc_pool_reload(struct sbc_pool *pool, int cfgfd)
 }
 
 
+/*
+ * A command for worker `index` on its channel (kind, and data such as a
+ * Call-ID). ESRCH when that worker is not running (between a death and
+ * its restart).
+ */
+int sbc_pool_tell(struct sbc_pool *pool, uint32_t index, uint16_t kind,
+		  const void *data, size_t len)
+{
+	struct sbc_chan_hdr hdr;
+	struct worker *w;
+
+	if (!pool || index >= pool->n)
+		return EINVAL;
+
+	w = &pool->wv[index];
+	if (w->pid <= 0 || w->ctl < 0)
+		return ESRCH;
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.kind = kind;
+
+	return sbc_chan_send(w->ctl, &hdr, data, len, -1);
+}
+
+
 static void workers_init(struct sbc_pool *pool)
 {
 	for (uint32_t i = 0; i < pool->n; i++) {

@@ -50,6 +50,8 @@ int  sbc_pool_start(struct sbc_pool *pool);
 void sbc_pool_reap(struct sbc_pool *pool);
 void sbc_pool_stop(struct sbc_pool *pool, uint32_t grace_s);
 uint32_t sbc_pool_reload(struct sbc_pool *pool, int cfgfd);
+int  sbc_pool_tell(struct sbc_pool *pool, uint32_t index, uint16_t kind,
+		   const void *data, size_t len);
 uint32_t sbc_pool_size(const struct sbc_pool *pool);
 uint32_t sbc_pool_running(const struct sbc_pool *pool);
 int  sbc_pool_info(const struct sbc_pool *pool, uint32_t index,

@@ -7,7 +7,8 @@
  * configuration key by key, each key being live or not:
  *
  * - live keys can change while calls go on: log.level, log.target,
- *   backends, sip.t1, sip.max_message_size, connections.*, shutdown.grace;
+ *   backends, sip.t1, sip.max_message_size, connections.*, shutdown.grace,
+ *   dialog.*, cdr.file (reopened on every reload, for log rotation);
  * - the others shape what exists (processes, the segment, sockets, TLS
  *   contexts, the control socket): workers, registrations.max,
  *   dialogs.max, memory.huge_pages, access.*, core.*, tls.*, control.*.
@@ -29,6 +30,7 @@
 #include "cfg/log.h"
 #include "shm/field.h"
 #include "cfg/config.h"
+#include "shm/channel.h"
 #include "daemon/cfgfd.h"
 #include "daemon/pool.h"
 #include "daemon/reload.h"
@@ -86,6 +88,9 @@ static const struct key keys[] = {
 	{"connections.ws_ping_interval", K_U32, true, OFF(ws_ping_interval),
 	 0},
 	{"shutdown.grace",       K_U32,       true,  OFF(shutdown_grace), 0},
+	{"dialog.ping_interval", K_U32,       true,  OFF(ping_interval), 0},
+	{"dialog.max_duration",  K_U32,       true,  OFF(max_duration), 0},
+	{"cdr.file",             K_STR,       true,  OFF(cdr_file), 0},
 };
 
 static const char *result_names[] = {
@@ -337,6 +342,15 @@ static void log_apply(const struct sbc_config *next)
 }
 
 
+/* No new configuration for the workers: they still reopen their CDR
+ * files, so that SIGHUP after a log rotation starts new ones. */
+static void reopen(struct sbc_pool *pool)
+{
+	for (uint32_t i = 0; i < sbc_pool_size(pool); i++)
+		(void)sbc_pool_tell(pool, i, SBC_CHAN_REOPEN, NULL, 0);
+}
+
+
 /* Hand the new configuration to the pool, and make it the running one. */
 static void apply(struct sbc_config **runp, struct sbc_pool *pool,
 		  struct sbc_config *next, uint32_t live, struct sbc_reload *rl)
@@ -398,6 +412,7 @@ int sbc_reload(struct sbc_config **runp, struct sbc_pool *pool,
 		    path ? path : "built-in defaults");
 		rl->result = SBC_RELOAD_UNCHANGED;
 		mem_deref(next);
+		reopen(pool);
 		return 0;
 	}
 
@@ -413,6 +428,7 @@ int sbc_reload(struct sbc_config **runp, struct sbc_pool *pool,
 		    "settings)" : "");
 		rl->result = SBC_RELOAD_REFUSED;
 		mem_deref(next);
+		reopen(pool);
 		return 0;
 	}
 

@@ -46,6 +46,8 @@ static void usage(FILE *out)
 		" backends\n"
 		"  workers              each worker's state and counters\n"
 		"  registrations [AOR]  live bindings, all or one AOR's\n"
+		"  dialogs              calls: state, age, legs, last pings\n"
+		"  dialog end CALL-ID   end a call: BYE to both legs\n"
 		"  reload               re-read the configuration file\n");
 }
 
@@ -85,7 +87,17 @@ static int request_build(char *req, size_t size, int argc, char *argv[],
 	const char *cmd = argv[0];
 	const char *arg = argc > 1 ? argv[1] : NULL;
 	bool known = !strcmp(cmd, "status") || !strcmp(cmd, "workers") ||
-		!strcmp(cmd, "registrations") || !strcmp(cmd, "reload");
+		!strcmp(cmd, "registrations") || !strcmp(cmd, "reload") ||
+		!strcmp(cmd, "dialogs");
+
+	if (!strcmp(cmd, "dialog")) {
+		/* the only two-word command: "dialog end CALL-ID" */
+		if (argc != 3 || strcmp(argv[1], "end") ||
+		    strpbrk(argv[2], " \t\r\n"))
+			return EINVAL;
+		return re_snprintf(req, size, "dialog end %s%s\n", argv[2],
+				   json ? " json" : "") < 0 ? EINVAL : 0;
+	}
 
 	if (!known || argc > 2 ||
 	    (arg && strcmp(cmd, "registrations")) ||

@@ -18,7 +18,7 @@
 #include "shm/stats.h"
 #include "daemon/control.h"
 #include "daemon/pool.h"
-#include "daemon/json.h"
+#include "cfg/json.h"
 #include "daemon/texttab.h"
 #include "daemon/show.h"
 

@@ -1,6 +1,6 @@
 /*
- * The answers to sbcctl's status, workers and registrations requests, as
- * aligned text or JSON.
+ * The answers to sbcctl's status, workers, registrations and dialogs
+ * requests, as aligned text or JSON, and its dialog end.
  *
  * Include <re.h>, "cfg/log.h", "shm/field.h", "cfg/config.h",
  * "daemon/control.h" and "daemon/pool.h" before this header.
@@ -25,3 +25,7 @@ void sbc_show_workers(struct sbc_ctl_reply *rep, const struct sbc_show *s,
 void sbc_show_registrations(struct sbc_ctl_reply *rep,
 			    const struct sbc_show *s, const char *aor,
 			    bool json);
+void sbc_show_dialogs(struct sbc_ctl_reply *rep, const struct sbc_show *s,
+		      bool json);
+void sbc_show_dialog_end(struct sbc_ctl_reply *rep, const struct sbc_show *s,
+			 struct sbc_pool *pool, const char *callid, bool json);

@@ -42,7 +42,7 @@
 #include "shm/stats.h"
 #include "daemon/cfgfd.h"
 #include "daemon/control.h"
-#include "daemon/json.h"
+#include "cfg/json.h"
 #include "daemon/pidfile.h"
 #include "daemon/pool.h"
 #include "daemon/reload.h"
@@ -336,6 +336,15 @@ static void control_request(struct sbc_ctl_reply *rep,
 
 	case SBC_CTL_RELOAD:
 		control_reload(sup, rep, req->json);
+		break;
+
+	case SBC_CTL_DIALOGS:
+		sbc_show_dialogs(rep, &show, req->json);
+		break;
+
+	case SBC_CTL_DIALOG_END:
+		sbc_show_dialog_end(rep, &show, sup->pool, req->arg,
+				    req->json);
 		break;
 	}
 }

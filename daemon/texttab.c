@@ -9,7 +9,7 @@
 
 #include <string.h>
 #include <re.h>
-#include "daemon/json.h"
+#include "cfg/json.h"
 #include "daemon/texttab.h"
 
 enum {

@@ -26,6 +26,10 @@ enum sbc_chan_kind {
 	SBC_CHAN_READY,     /* worker -> supervisor: listeners bound */
 	SBC_CHAN_RELOAD,    /* supervisor -> worker: a new validated config,
 			     * its text in the passed memfd */
+	SBC_CHAN_REOPEN,    /* supervisor -> worker: reopen the CDR file
+			     * (a reload that changed nothing, log rotation) */
+	SBC_CHAN_DIALOG_END, /* supervisor -> Call-ID owner: end the dialog
+			     * of the Call-ID in data (operator) */
 };
 
 struct sbc_chan_hdr {

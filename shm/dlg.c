@@ -206,3 +206,48 @@ int sbc_dlg_read_slot(const struct sbc_shm *shm, uint32_t slot, uint64_t now,
 
 	return sbc_table_read_slot(&shm->tbl[SBC_TBL_DLG], slot, now, dlg);
 }
+
+
+const char *sbc_dlg_state_name(enum sbc_dlg_state state)
+{
+	static const char *const names[] = {
+		[SBC_DLG_EARLY]       = "early",
+		[SBC_DLG_CONFIRMED]   = "confirmed",
+		[SBC_DLG_TERMINATING] = "terminating",
+		[SBC_DLG_ENDED]       = "ended",
+	};
+
+	return (size_t)state < ARRAY_SIZE(names) ? names[state] : "?";
+}
+
+
+const char *sbc_dlg_reason_name(enum sbc_dlg_reason reason)
+{
+	static const char *const names[] = {
+		[SBC_DLG_NOT_ENDED]       = "",
+		[SBC_DLG_CALLER_BYE]      = "caller_bye",
+		[SBC_DLG_CALLEE_BYE]      = "callee_bye",
+		[SBC_DLG_LEG_UNREACHABLE] = "leg_unreachable",
+		[SBC_DLG_MAX_DURATION]    = "max_duration",
+		[SBC_DLG_OPERATOR]        = "operator",
+		[SBC_DLG_SHUTDOWN]        = "shutdown",
+		[SBC_DLG_FAILED]          = "failed",
+		[SBC_DLG_EXPIRED]         = "expired",
+	};
+
+	return (size_t)reason < ARRAY_SIZE(names) ? names[reason] : "?";
+}
+
+
+const char *sbc_dlg_ping_name(enum sbc_dlg_ping ping)
+{
+	static const char *const names[] = {
+		[SBC_DLG_PING_NONE]     = "none",
+		[SBC_DLG_PING_OK]       = "ok",
+		[SBC_DLG_PING_DEAD]     = "dead",
+		[SBC_DLG_PING_TIMEOUT]  = "timeout",
+		[SBC_DLG_PING_NO_ROUTE] = "no_route",
+	};
+
+	return (size_t)ping < ARRAY_SIZE(names) ? names[ping] : "?";
+}

@@ -19,6 +19,7 @@ enum {
 	SBC_DLG_CALLID_SIZE  = 128,
 	SBC_DLG_TAG_SIZE     = 64,
 	SBC_DLG_URI_SIZE     = 128,
+	SBC_DLG_CONTACT_SIZE = 256,
 	SBC_DLG_ROUTE_SIZE   = 256,
 };
 
@@ -29,15 +30,50 @@ enum sbc_dlg_state {
 	SBC_DLG_ENDED,
 };
 
+/* Why a dialog ended (its CDR says it by name: sbc_dlg_reason_name). */
+enum sbc_dlg_reason {
+	SBC_DLG_NOT_ENDED = 0,
+	SBC_DLG_CALLER_BYE,
+	SBC_DLG_CALLEE_BYE,
+	SBC_DLG_LEG_UNREACHABLE,
+	SBC_DLG_MAX_DURATION,
+	SBC_DLG_OPERATOR,
+	SBC_DLG_SHUTDOWN,
+	SBC_DLG_FAILED,         /* never answered: `status` says how */
+	SBC_DLG_EXPIRED,        /* pings off and nothing heard for a day */
+	SBC_DLG_REASON_COUNT
+};
+
+/* The last keepalive of a leg. */
+enum sbc_dlg_ping {
+	SBC_DLG_PING_NONE = 0,  /* none sent yet */
+	SBC_DLG_PING_OK,        /* answered, `ping_code` */
+	SBC_DLG_PING_DEAD,      /* 408 or 481 */
+	SBC_DLG_PING_TIMEOUT,   /* no answer, retransmissions included */
+	SBC_DLG_PING_NO_ROUTE,  /* its connection was gone */
+};
+
+enum sbc_dlg_side {
+	SBC_DLG_CALLER = 0,
+	SBC_DLG_CALLEE,
+};
+
 /* One side of the call, as sbcd must address it. */
 struct sbc_dlg_leg {
 	uint64_t conn;          /* connection (0 for UDP) */
 	struct sbc_addr addr;   /* where its requests go */
-	uint32_t cseq;          /* highest CSeq seen from / sent to it */
+	uint32_t cseq;          /* highest CSeq sent to it in this dialog */
+	uint32_t cseq_shift;    /* added to the other party's CSeqs toward
+				 * it, once sbcd's own requests took some */
+	uint16_t listener;      /* the listener its requests leave from */
 	uint8_t  transport;     /* enum sbc_transport */
-	uint8_t  pad[3];
-	char contact[SBC_DLG_URI_SIZE];   /* remote target */
-	char route[SBC_DLG_ROUTE_SIZE];   /* route set toward it */
+	uint8_t  ping;          /* enum sbc_dlg_ping */
+	uint16_t ping_code;     /* status of the last ping's answer */
+	uint8_t  bye_done;      /* sbcd's BYE to it completed or timed out */
+	uint8_t  pad[5];
+	char contact[SBC_DLG_CONTACT_SIZE];  /* remote target */
+	char route[SBC_DLG_ROUTE_SIZE];      /* route set toward it, as
+					      * "<uri>,<uri>" */
 };
 
 struct sbc_dlg {
@@ -45,10 +81,14 @@ struct sbc_dlg {
 	uint64_t setup;        /* INVITE received */
 	uint64_t answer;       /* 2xx sent, 0 before */
 	uint64_t end;          /* ended, 0 before */
+	uint64_t last_ping;    /* last keepalive round sent, 0 before */
 	uint32_t media;        /* media session id at the relay, 0 if none */
-	uint16_t backend;
+	uint16_t backend;      /* index in the config's backends */
 	uint8_t  state;        /* enum sbc_dlg_state */
-	uint8_t  pad;
+	uint8_t  reason;       /* enum sbc_dlg_reason */
+	uint16_t status;       /* final status of a failed setup */
+	uint8_t  leg;          /* enum sbc_dlg_side: the leg it is about */
+	uint8_t  pad[5];
 	char call_id[SBC_DLG_CALLID_SIZE];
 	char from_tag[SBC_DLG_TAG_SIZE];
 	char to_tag[SBC_DLG_TAG_SIZE];
@@ -74,3 +114,6 @@ int sbc_dlg_lookup_callid(const struct sbc_shm *shm, const struct pl *call_id,
 			  size_t *n);
 int sbc_dlg_read_slot(const struct sbc_shm *shm, uint32_t slot,
 		      uint64_t now, struct sbc_dlg *dlg);
+const char *sbc_dlg_state_name(enum sbc_dlg_state state);
+const char *sbc_dlg_reason_name(enum sbc_dlg_reason reason);
+const char *sbc_dlg_ping_name(enum sbc_dlg_ping ping);

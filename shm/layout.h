@@ -17,7 +17,7 @@
 #define SBC_SHM_MAGIC 0x31304d5344434253ull  /* "SBCDSM01" little-endian */
 
 enum {
-	SBC_SHM_LAYOUT = 1,
+	SBC_SHM_LAYOUT = 2,   /* 2: dialogs with CSeq shifts, pings, reasons */
 	SBC_CACHELINE  = 64,
 };
 

@@ -70,6 +70,8 @@ static const char *stat_names[SBC_STAT_COUNT] = {
 	[SBC_STAT_CALLS]          = "calls",
 	[SBC_STAT_CONNS_NOW]      = "conns_now",
 	[SBC_STAT_TXNS_NOW]       = "txns_now",
+	[SBC_STAT_DIALOGS_NOW]    = "dialogs_now",
+	[SBC_STAT_DIALOGS_FULL]   = "dialogs_full",
 };
 
 

@@ -20,6 +20,8 @@ enum sbc_stat {
 	SBC_STAT_CALLS,           /* initial INVITEs proxied */
 	SBC_STAT_CONNS_NOW,       /* open TCP/TLS/WS connections (gauge) */
 	SBC_STAT_TXNS_NOW,        /* live proxy transactions (gauge) */
+	SBC_STAT_DIALOGS_NOW,     /* dialogs tracked, not ended (gauge) */
+	SBC_STAT_DIALOGS_FULL,    /* INVITEs refused: dialog table full */
 	SBC_STAT_COUNT
 };
 

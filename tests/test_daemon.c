@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <re.h>
-#include "daemon/json.h"
+#include "cfg/json.h"
 #include "daemon/texttab.h"
 #include "daemon/control.h"
 #include "daemon/cfgfd.h"

@@ -45,6 +45,10 @@ struct sbc_core {
 	struct hash *stx;            /* server transactions, by key */
 	struct hash *ctx;            /* client branches, by our branch */
 	struct hash *holds;          /* connection -> bindings (holds.c) */
+	struct hash *uac;            /* sbcd's own requests, by branch */
+	struct hash *dlgs;           /* dialogs, by Call-ID (dialog.c) */
+	uint32_t dialogs;            /* of which not ended */
+	int cdr_fd;                  /* cdr.file, or -1 */
 	uint64_t branch_seq;
 	uint64_t branch_salt;        /* random per incarnation */
 	uint32_t txns;               /* server transactions, lingering too */
@@ -120,6 +124,7 @@ struct sbc_fwd {
 	const struct sbc_dest *rr_user; /* Record-Route: the access-side peer */
 	uint16_t rr_backend;
 	bool rewrite_contact;        /* access side: Contact -> source */
+	uint32_t cseq;               /* CSeq number to send, 0: unchanged */
 	re_printf_h *contact_h;      /* or: print Contact values with this */
 	void *contact_arg;
 };

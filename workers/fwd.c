@@ -11,7 +11,9 @@
  *   and sbcd's Record-Route pair goes above any other;
  * - a Contact from the access side names the address the message really
  *   came from (NAT), or is rewritten by the registrar;
- * - Content-Length states the body actually forwarded.
+ * - Content-Length states the body actually forwarded;
+ * - in a dialog whose CSeqs sbcd shifted (dialog.c), a request carries
+ *   its new number, and a response always its request's own.
  */
 
 #include <string.h>
@@ -124,6 +126,7 @@ struct hdrs_print {
 	re_printf_h *rr_h;           /* printed above the first RR */
 	void *rr_arg;
 	unsigned routes_skip;
+	const struct sip_cseq *cseq; /* replaces the CSeq, or NULL */
 };
 
 
@@ -156,6 +159,13 @@ static int hdrs_print(struct re_printf *pf, const struct sip_msg *msg,
 				rr_done = true;
 			}
 			break;
+
+		case SIP_HDR_CSEQ:
+			if (!hp->cseq)
+				break;
+			err = re_hprintf(pf, "%r: %u %r\r\n", &hdr->name,
+					 hp->cseq->num, &hp->cseq->met);
+			continue;
 
 		case SIP_HDR_CONTACT:
 			if (!hp->contact_h)
@@ -227,12 +237,15 @@ int sbc_fwd_request(struct mbuf **mbp, const struct sbc_core *core,
 {
 	const struct sip_msg *msg = in->msg;
 	struct rr_pair rp = {core, in, fwd};
+	struct sip_cseq cseq = {msg->cseq.met, fwd->cseq};
 	struct hdrs_print hp = {
 		.contact_h   = fwd->contact_h,
 		.contact_arg = fwd->contact_arg,
 		.rr_h        = fwd->record_route ? rr_pair_print : NULL,
 		.rr_arg      = &rp,
 		.routes_skip = fwd->routes_popped,
+		.cseq        = fwd->cseq && fwd->cseq != msg->cseq.num ?
+			       &cseq : NULL,
 	};
 	struct re_printf pf;
 	struct mbuf *mb;
@@ -281,6 +294,8 @@ int sbc_fwd_response(struct mbuf **mbp, const struct sbc_in *rsp,
 	struct hdrs_print hp = {
 		.contact_h   = contact_h,
 		.contact_arg = contact_arg,
+		.cseq        = req->msg && req->msg->cseq.num != msg->cseq.num ?
+			       &req->msg->cseq : NULL,
 	};
 	struct re_printf pf;
 	struct mbuf *mb;

@@ -27,6 +27,7 @@
 #include "shm/field.h"
 #include "shm/shm.h"
 #include "shm/stats.h"
+#include "shm/owner.h"
 #include "cfg/config.h"
 #include "workers/core.h"
 
@@ -95,7 +96,7 @@ uint32_t sbc_core_owner(const struct sbc_core *core, const struct pl *callid)
 	if (core->workers < 2 || !pl_isset(callid))
 		return core->index;
 
-	return (uint32_t)(XXH3_64bits(callid->p, callid->l) % core->workers);
+	return sbc_callid_owner(callid, core->workers);
 }
 
 

@@ -112,9 +112,13 @@ static void locate_fork(struct sbc_core *core, const struct sbc_in *in,
 	struct sbc_stx *stx = NULL;
 	uint16_t backend = 0;
 	unsigned started = 0;
+	int err;
 
-	if (sbc_txn_new(&stx, core, in, false)) {
-		(void)sbc_reply(core, in, 500, "Server Internal Error", NULL);
+	err = sbc_txn_new(&stx, core, in, false);
+	if (err) {
+		(void)sbc_reply(core, in, err == ENOSPC ? 503 : 500,
+				err == ENOSPC ? "Service Unavailable" :
+				"Server Internal Error", NULL);
 		return;
 	}
 

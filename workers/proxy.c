@@ -15,6 +15,10 @@
  * 7. Otherwise, from the access side: to the user's backend; nothing from
  *    the access side is routed anywhere but a backend (no open relay).
  *    From the core side: to a registered user (locate.c).
+ *
+ * A request inside a tracked dialog shows the call is alive and may get
+ * a new CSeq number (dialog.c); a party's BYE ends the dialog when it is
+ * answered.
  */
 
 #include <string.h>
@@ -27,6 +31,8 @@
 #include "workers/core.h"
 #include "workers/timer.h"
 #include "workers/txn.h"
+#include "shm/dlg.h"
+#include "workers/dialog.h"
 
 static const char allow_hdr[] =
 	"Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, PRACK, "
@@ -90,18 +96,31 @@ static bool looped(const struct sbc_core *core, const struct sip_msg *msg)
 }
 
 
-/* Start the transaction and its one branch, or answer the failure. */
+/* Start the transaction and its one branch, or answer the failure.
+ * bye_dlg: the dialog a party's BYE ends. */
 static void proxy_forward(struct sbc_core *core, const struct sbc_in *in,
 			  const struct sbc_dest *dst,
-			  const struct sbc_fwd *fwd, bool to_backend)
+			  const struct sbc_fwd *fwd, bool to_backend,
+			  struct sbc_dialog *bye_dlg)
 {
 	struct sbc_stx *stx = NULL;
 	int err;
 
 	err = sbc_txn_new(&stx, core, in, to_backend);
+	if (err == ENOSPC) {
+		sbc_warn("dialog table full: INVITE refused (%r)",
+			 &in->msg->callid);
+		(void)sbc_reply(core, in, 503, "Service Unavailable", NULL);
+		return;
+	}
 	if (err) {
 		(void)sbc_reply(core, in, 500, "Server Internal Error", NULL);
 		return;
+	}
+
+	if (bye_dlg) {
+		stx->dlg = mem_ref(bye_dlg);
+		stx->dlg_bye = true;
 	}
 
 	err = sbc_txn_branch(stx, dst, fwd);
@@ -140,10 +159,14 @@ static void proxy_send(struct sbc_core *core, const struct sbc_in *in,
 		       const struct sbc_dest *dst, const struct sbc_fwd *fwd,
 		       bool to_backend)
 {
+	struct sbc_fwd f = *fwd;
+	struct sbc_dialog *dlg = sbc_dialog_request(core, in, &f.cseq);
+
 	if (is_method(in->msg, "ACK"))
-		proxy_stateless(core, in, dst, fwd);
+		proxy_stateless(core, in, dst, &f);
 	else
-		proxy_forward(core, in, dst, fwd, to_backend);
+		proxy_forward(core, in, dst, &f, to_backend,
+			      is_method(in->msg, "BYE") ? dlg : NULL);
 }
 
 

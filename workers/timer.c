@@ -83,8 +83,17 @@ static struct timer_queue *queue_get(uint64_t delay)
 			return &queues[i];
 	}
 
-	if (queue_count == QUEUES_MAX)
+	if (queue_count == QUEUES_MAX) {
+		/* an idle queue of a duration used once (a dialog's
+		 * remaining time) serves the new one */
+		for (unsigned i = 0; i < queue_count; i++) {
+			if (list_isempty(&queues[i].timers)) {
+				queues[i].delay = delay;
+				return &queues[i];
+			}
+		}
 		return NULL;
+	}
 
 	queues[queue_count].delay = delay;
 	list_init(&queues[queue_count].timers);

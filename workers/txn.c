@@ -20,7 +20,8 @@
  *
  * The files around: proxy.c decides where a request goes, txn_msg.c
  * prints CANCEL and ACK, registrar.c sees a REGISTER's 2xx before it
- * goes up.
+ * goes up, dialog.c sees an initial INVITE (its early dialog), its first
+ * 2xx and its final, and the final of a party's BYE.
  */
 
 #include <string.h>
@@ -33,6 +34,9 @@
 #include "workers/core.h"
 #include "workers/timer.h"
 #include "workers/txn.h"
+#include "shm/dlg.h"
+#include "workers/dialog.h"
+#include "workers/uac.h"
 
 enum {
 	HASH_BUCKETS = 16384,
@@ -58,6 +62,7 @@ static void stx_destructor(void *arg)
 	mem_deref(stx->last);
 	mem_deref(stx->best);
 	mem_deref(stx->reg);
+	mem_deref(stx->dlg);
 	mem_deref(stx->key);
 	mem_deref(stx->in.msg);
 
@@ -148,18 +153,32 @@ static struct sbc_stx *stx_find(struct sbc_core *core,
 }
 
 
+/* The transaction's final is known: what it means for its dialog. */
+static void stx_dialog_final(struct sbc_stx *stx, uint16_t scode)
+{
+	if (!stx->dlg)
+		return;
+
+	if (!stx->dlg_bye)
+		sbc_dialog_setup_final(stx->dlg, scode);
+	else if (scode != 401 && scode != 407)
+		sbc_dialog_bye_final(stx->dlg, &stx->in);
+}
+
+
 /* Send a response upstream and keep it for retransmitted requests. */
 static void stx_send(struct sbc_stx *stx, struct mbuf *mb, uint16_t scode)
 {
 	mem_deref(stx->last);
 	stx->last = mem_ref(mb);
 
+	(void)sbc_core_send(stx->core, &stx->in.src, mb);
+
 	if (scode >= 200 && !stx->final) {
 		stx->final = scode;
 		--stx->core->active;
+		stx_dialog_final(stx, scode);
 	}
-
-	(void)sbc_core_send(stx->core, &stx->in.src, mb);
 }
 
 
@@ -186,6 +205,7 @@ static void stx_slim(struct sbc_stx *stx)
 	list_flush(&stx->branches);
 	stx->best = mem_deref(stx->best);
 	stx->reg = mem_deref(stx->reg);
+	stx->dlg = mem_deref(stx->dlg);
 	stx->in.msg = mem_deref(stx->in.msg);
 	stx->in.body = pl_null;
 }
@@ -396,7 +416,8 @@ static bool ctx_cmp(struct le *le, void *arg)
 /*
  * Create the server transaction for a new request. `to_backend`: a branch
  * that times out means the backend is silent (503) rather than the user
- * unreachable (408). INVITE gets 100 Trying at once.
+ * unreachable (408). INVITE gets 100 Trying at once; an initial one gets
+ * its early dialog first: ENOSPC when the dialog table is full.
  */
 int sbc_txn_new(struct sbc_stx **stxp, struct sbc_core *core,
 		const struct sbc_in *in, bool to_backend)
@@ -420,6 +441,12 @@ int sbc_txn_new(struct sbc_stx **stxp, struct sbc_core *core,
 	++core->active;
 	sbc_stats_set(core->stats, core->index, SBC_STAT_TXNS_NOW,
 		      core->txns);
+
+	if (stx->invite && !pl_isset(&in->msg->to.tag)) {
+		err = sbc_dialog_new(&stx->dlg, core, in);
+		if (err)
+			goto out;
+	}
 
 	err = stx_key(&stx->key, in->msg, NULL);
 	if (err)
@@ -622,6 +649,8 @@ static void ctx_final(struct sbc_ctx *ctx, const struct sbc_in *rsp)
 	sbc_timer_cancel(&ctx->timeout);
 
 	if (scode < 300) {
+		if (stx->dlg && !stx->dlg_bye)
+			sbc_dialog_answered(stx->dlg, &ctx->dst, rsp);
 		ctx_forward(ctx, rsp);
 		if (stx->invite)
 			stx_cancel_others(stx, ctx);
@@ -671,6 +700,8 @@ void sbc_txn_response(struct sbc_core *core, const struct sbc_in *in)
 	le = hash_lookup(core->ctx, hash_joaat_pl(&msg->via.branch), ctx_cmp,
 			 (void *)(uintptr_t)&msg->via.branch);
 	if (!le) {
+		if (sbc_uac_response(core, msg))
+			return;
 		sbc_debug("response %u to no transaction of ours from %J "
 			  "(%r)", msg->scode, &in->src.addr, &msg->callid);
 		return;

@@ -19,6 +19,8 @@ struct sbc_stx {
 	struct list branches;        /* struct sbc_ctx */
 	struct sbc_timer linger;
 	void *reg;                   /* registrar state for a REGISTER */
+	struct sbc_dialog *dlg;      /* the dialog it sets up or ends */
+	bool dlg_bye;                /* a party's BYE of dlg */
 };
 
 struct sbc_ctx {

@@ -4,10 +4,12 @@
  * Start: read the config the supervisor validated (its fd, never the file),
  * attach to the shared segment as writer index + 1 and fault it in (page
  * tables of a shared mapping are per process), bind every listener, then
- * tell the supervisor it is ready. Run: libre's event loop, fed by the
- * transport, this worker's mailbox and the command channel. Stop: SIGTERM
- * drains (no new calls, listeners closed, transactions finish) and exits
- * when the last transaction ends or shutdown.grace runs out; a supervisor
+ * tell the supervisor it is ready, and take back the dialogs of its
+ * Call-IDs that a previous incarnation left in the table. Run: libre's
+ * event loop, fed by the transport, this worker's mailbox and the command
+ * channel. Stop: SIGTERM drains (no new calls, listeners closed, every
+ * call ended with BYE to both legs, transactions finish) and exits when
+ * the last transaction and dialog end or shutdown.grace runs out; a supervisor
  * that disappears (its end of the command channel closes) stops the worker
  * at once, so no worker outlives its node.
  */
@@ -31,9 +33,12 @@
 #include "workers/worker.h"
 #include "workers/core.h"
 #include "workers/timer.h"
+#include "shm/dlg.h"
+#include "workers/dialog.h"
 
 enum {
 	DRAIN_POLL_MS = 100,
+	UAC_BUCKETS   = 4096,
 	FDS_MAX       = 1 << 20,
 };
 
@@ -59,9 +64,12 @@ static void worker_destructor(void *arg)
 	fd_close(SBC_WFD_CTL);
 	fd_close(core->mbox_fd);
 	sbc_txn_flush(core);
+	sbc_dialog_close(core);
+	sbc_cdr_close(core);
 	sbc_timer_close();
 	mem_deref(core->tp);
 	mem_deref(core->holds);
+	mem_deref(core->uac);
 	mem_deref(core->ctx);
 	mem_deref(core->stx);
 	mem_deref(core->mbox_buf);
@@ -84,8 +92,8 @@ static void drain_poll_handler(void *arg)
 {
 	struct worker *wk = arg;
 
-	if (!wk->core.active) {
-		sbc_info("drained: no transaction left, exiting");
+	if (!wk->core.active && !wk->core.dialogs) {
+		sbc_info("drained: no transaction or call left, exiting");
 		worker_stop(wk, 0);
 		return;
 	}
@@ -98,8 +106,9 @@ static void drain_end_handler(void *arg)
 {
 	struct worker *wk = arg;
 
-	sbc_warn("shutdown.grace reached with %u transactions unanswered, "
-		 "exiting", wk->core.active);
+	sbc_warn("shutdown.grace reached with %u transactions unanswered "
+		 "and %u calls not ended, exiting", wk->core.active,
+		 wk->core.dialogs);
 	worker_stop(wk, 0);
 }
 
@@ -114,8 +123,10 @@ static void worker_drain(struct worker *wk)
 
 	core->draining = true;
 	sbc_tp_drain(core->tp);
-	sbc_notice("draining: %u transactions in flight, at most %u s",
-		   core->active, core->cfg->shutdown_grace);
+	sbc_notice("draining: %u transactions in flight, ending %u calls, "
+		   "at most %u s", core->active, core->dialogs,
+		   core->cfg->shutdown_grace);
+	sbc_dialog_end_all(core, SBC_DLG_SHUTDOWN);
 
 	tmr_start(&wk->drain_poll, 0, drain_poll_handler, wk);
 	tmr_start(&wk->drain_end, core->cfg->shutdown_grace * 1000ull,
@@ -159,20 +170,39 @@ static void worker_reload(struct worker *wk, int fd)
 	sbc_log_set_syslog(cfg->log_syslog);
 	mem_deref(wk->core.cfg);
 	wk->core.cfg = cfg;
+	sbc_cdr_open(&wk->core);
 	sbc_info("configuration reloaded");
+}
+
+
+/* The operator's `sbcctl dialog end CALLID`, passed on by the supervisor. */
+static void worker_dialog_end(struct worker *wk, const char *callid,
+			      size_t len)
+{
+	struct pl pl = {callid, len};
+	int err;
+
+	err = sbc_dialog_end_callid(&wk->core, &pl, SBC_DLG_OPERATOR);
+	if (err)
+		sbc_notice("dialog %r: not ended by the operator: %s", &pl,
+			   err == ENOENT ? "no such call here" :
+			   "not answered yet, or already ending");
+	else
+		sbc_notice("dialog %r: ended by the operator", &pl);
 }
 
 
 static void ctl_handler(int flags, void *arg)
 {
 	struct worker *wk = arg;
+	char data[SBC_DLG_CALLID_SIZE];
 	struct sbc_chan_hdr hdr;
 	int fd, err;
 
 	(void)flags;
 
 	for (;;) {
-		err = sbc_chan_recv(SBC_WFD_CTL, &hdr, NULL, 0, &fd);
+		err = sbc_chan_recv(SBC_WFD_CTL, &hdr, data, sizeof(data), &fd);
 		if (err == EAGAIN)
 			return;
 
@@ -189,6 +219,11 @@ static void ctl_handler(int flags, void *arg)
 
 		if (hdr.kind == SBC_CHAN_RELOAD && fd >= 0)
 			worker_reload(wk, fd);
+		else if (hdr.kind == SBC_CHAN_REOPEN)
+			sbc_cdr_open(&wk->core);
+		else if (hdr.kind == SBC_CHAN_DIALOG_END &&
+			 hdr.len < sizeof(data))
+			worker_dialog_end(wk, data, hdr.len);
 
 		if (fd >= 0)
 			(void)close(fd);
@@ -282,6 +317,7 @@ static int worker_attach(struct worker *wk, const struct sbc_worker_args *a)
 
 	sbc_stats_set(core->stats, a->index, SBC_STAT_CONNS_NOW, 0);
 	sbc_stats_set(core->stats, a->index, SBC_STAT_TXNS_NOW, 0);
+	sbc_stats_set(core->stats, a->index, SBC_STAT_DIALOGS_NOW, 0);
 
 	return 0;
 }
@@ -295,6 +331,7 @@ static int worker_core_init(struct worker *wk, const struct sbc_worker_args *a)
 	core->index   = a->index;
 	core->workers = core->cfg->workers;
 	core->mbox_fd = SBC_WFD_MBOX;
+	core->cdr_fd  = -1;
 	core->peer_fds = wk->peer_fds;
 	core->branch_salt = rand_u64();
 
@@ -312,6 +349,12 @@ static int worker_core_init(struct worker *wk, const struct sbc_worker_args *a)
 	err = sbc_txn_init(core);
 	if (!err)
 		err = sbc_holds_init(core);
+	if (!err)
+		err = hash_alloc(&core->uac, UAC_BUCKETS);
+	if (!err)
+		err = sbc_dialog_init(core);
+	if (!err)
+		sbc_cdr_open(core);
 
 	return err;
 }
@@ -353,6 +396,7 @@ static int worker_start(struct worker *wk, const struct sbc_worker_args *a)
 	}
 
 	sbc_holds_purge(core, a->incarnation);
+	sbc_dialog_load(core);
 
 	err = sbc_mbox_listen(core);
 	if (!err)

@@ -1,5 +1,6 @@
 /*
- * Printing strings that may come from the network, for sbcctl's answers.
+ * Printing strings that may come from the network, for sbcctl's answers and
+ * the CDRs.
  *
  * A user agent or a Contact is whatever a peer sent: in JSON it is escaped
  * (and bytes that are not UTF-8 become U+FFFD, so the document always

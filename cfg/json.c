@@ -7,7 +7,7 @@
 
 #include <string.h>
 #include <re.h>
-#include "daemon/json.h"
+#include "cfg/json.h"
 
 
 static bool cont(uint8_t c)

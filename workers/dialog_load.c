@@ -1,0 +1,83 @@
+/*
+ * A worker that starts again takes back the dialogs of its Call-IDs from
+ * the shared table: its previous incarnation's calls go on being pinged,
+ * can be ended by either party or the operator, and get their CDR. An
+ * early dialog lost its INVITE transaction with the process: its setup is
+ * over (CDR "failed", no status). A dialog that was being ended gets the
+ * BYEs it had not finished.
+ */
+
+#include <errno.h>
+#include <re.h>
+#include "cfg/log.h"
+#include "shm/field.h"
+#include "shm/shm.h"
+#include "shm/dlg.h"
+#include "cfg/config.h"
+#include "workers/core.h"
+#include "workers/timer.h"
+#include "workers/dialog.h"
+
+
+static void take_over(struct sbc_core *core, const struct sbc_dlg *rec)
+{
+	struct sbc_dialog *dlg;
+
+	if (sbc_dialog_adopt(&dlg, core, rec))
+		return;
+
+	switch (rec->state) {
+
+	case SBC_DLG_EARLY:
+		dlg->rec.reason = SBC_DLG_FAILED;
+		dlg->rec.status = 0;
+		sbc_dialog_finish(dlg);
+		break;
+
+	case SBC_DLG_CONFIRMED:
+		sbc_dialog_sync(dlg);
+		sbc_dialog_timers_start(dlg);
+		break;
+
+	default:
+		sbc_dialog_end(dlg, SBC_DLG_NOT_ENDED, SBC_DLG_CALLER);
+		break;
+	}
+}
+
+
+void sbc_dialog_load(struct sbc_core *core)
+{
+	uint32_t slots = sbc_shm_slots(core->shm, SBC_TBL_DLG);
+	uint64_t now = sbc_now_ms();
+	uint32_t taken = 0;
+	struct sbc_dlg *rec;
+
+	rec = mem_alloc(sizeof(*rec), NULL);
+	if (!rec) {
+		sbc_error("cannot take the dialogs of the table back: %m",
+			  ENOMEM);
+		return;
+	}
+
+	for (uint32_t slot = 0; slot < slots; slot++) {
+		struct pl callid;
+
+		if (sbc_dlg_read_slot(core->shm, slot, now, rec))
+			continue;
+
+		pl_set_str(&callid, rec->call_id);
+		if (sbc_core_owner(core, &callid) != core->index ||
+		    sbc_dialog_find_callid(core, &callid))
+			continue;
+
+		take_over(core, rec);
+		++taken;
+	}
+
+	mem_deref(rec);
+
+	if (taken)
+		sbc_notice("took %u dialog(s) back from the shared table",
+			   taken);
+}
