@@ -308,6 +308,9 @@ static void test_sip_defaults(void **state)
 	assert_int_equal(c->idle_timeout, 600);
 	assert_int_equal(c->ws_ping_interval, 30);
 	assert_int_equal(c->shutdown_grace, 10);
+	assert_int_equal(c->ping_interval, 30);
+	assert_int_equal(c->max_duration, 0);
+	assert_null(c->cdr_file);
 	assert_false(c->log_syslog);
 }
 
@@ -325,7 +328,9 @@ static void test_sip_valid(void **state)
 		"log = { target = \"syslog\"; };\n"
 		"sip = { t1 = 100; max_message_size = 4096; };\n"
 		"connections = { idle_timeout = 5; ws_ping_interval = 2; };\n"
-		"shutdown = { grace = 0; };\n";
+		"shutdown = { grace = 0; };\n"
+		"dialog = { ping_interval = 0; max_duration = 7200; };\n"
+		"cdr = { file = \"/var/log/sbcd/cdr.jsonl\"; };\n";
 	const struct sbc_config *c;
 
 	conf_write(f, text);
@@ -350,6 +355,9 @@ static void test_sip_valid(void **state)
 	assert_int_equal(c->t1_ms, 100);
 	assert_int_equal(c->max_message, 4096);
 	assert_int_equal(c->shutdown_grace, 0);
+	assert_int_equal(c->ping_interval, 0);
+	assert_int_equal(c->max_duration, 7200);
+	assert_string_equal(c->cdr_file, "/var/log/sbcd/cdr.jsonl");
 }
 
 
@@ -383,6 +391,10 @@ static void test_sip_errors(void **state)
 		     "backends");
 	expect_error(f, "control = { socket = \"\"; };", EINVAL, 1,
 		     "must not be empty");
+	expect_error(f, "dialog = { ping_interval = 3601; };", EINVAL, 1,
+		     "'dialog.ping_interval' is 3601");
+	expect_error(f, "dialog = { max_duration = -1; };", EINVAL, 1,
+		     "'dialog.max_duration' is -1");
 	expect_error(f, "log = { target = \"file\"; };", EINVAL, 1,
 		     "\"syslog\"");
 	expect_error(f, "sip = { t1 = 5; };", EINVAL, 1, "sip.t1");
@@ -426,6 +438,9 @@ static void test_shipped_is_default(void **state)
 	assert_int_equal(f->cfg->idle_timeout, def->idle_timeout);
 	assert_int_equal(f->cfg->ws_ping_interval, def->ws_ping_interval);
 	assert_int_equal(f->cfg->shutdown_grace, def->shutdown_grace);
+	assert_int_equal(f->cfg->ping_interval, def->ping_interval);
+	assert_int_equal(f->cfg->max_duration, def->max_duration);
+	assert_null(f->cfg->cdr_file);
 
 	mem_deref(def);
 }

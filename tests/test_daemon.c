@@ -109,7 +109,9 @@ static void test_request(void **state)
 	const char *bad[] = {
 		"", "   ", "json", "stats", "status now", "workers alice",
 		"reload json json", "registrations a b",
-		"registrations a b json", "STATUS",
+		"registrations a b json", "STATUS", "dialog", "dialog end",
+		"dialogs x", "dialog stop abc",
+		"dialog end a b", "dialog end json",
 	};
 	(void)state;
 
@@ -121,6 +123,12 @@ static void test_request(void **state)
 	req_ok("registrations json", SBC_CTL_REGISTRATIONS, "", true);
 	req_ok("registrations sip:alice@example.com json",
 	       SBC_CTL_REGISTRATIONS, "sip:alice@example.com", true);
+	req_ok("dialogs", SBC_CTL_DIALOGS, "", false);
+	req_ok("dialogs json", SBC_CTL_DIALOGS, "", true);
+	req_ok("dialog end a84b@10.0.0.1", SBC_CTL_DIALOG_END,
+	       "a84b@10.0.0.1", false);
+	req_ok("dialog end a84b@10.0.0.1 json", SBC_CTL_DIALOG_END,
+	       "a84b@10.0.0.1", true);
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		assert_int_equal(EINVAL, sbc_ctl_req_parse(&req, bad[i]));

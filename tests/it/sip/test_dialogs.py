@@ -13,13 +13,20 @@ Each part runs its own sbcd with the dialog settings it needs:
 - seed 002: 500 calls reach max_duration together; every one of the 1,000
   legs gets exactly one BYE, and there are 500 CDRs; again with a callee
   that answers BYE at once;
-- sbcctl dialog end: both legs get their BYE, CDR reason operator;
+- sbcctl dialog end: both legs get their BYE, CDR reason operator; after
+  a log rotation and SIGHUP the next CDR goes to a new file;
+- a WebSocket caller (wsclient.py, as a browser) whose connection closes
+  during the call: the callee still gets its BYE, the CDR names the
+  caller leg;
+- SIGTERM: every call gets BYE on both legs (CDR reason shutdown) before
+  sbcd exits;
 - kill -9 of the worker that owns the calls: after its restart the calls
   are still pinged, the caller's BYE ends one, sbcctl dialog end another;
 - a full dialog table: INVITEs beyond it get 503 and are counted, the
   calls in it go on.
 """
 
+import asyncio
 import json
 import os
 import re
@@ -27,6 +34,7 @@ import signal
 import time
 
 import sbcit
+import sipmsg
 
 REASONS = {200: 'OK', 481: 'Call/Transaction Does Not Exist'}
 
@@ -246,7 +254,81 @@ def operator_end(test):
                'the CDR says operator', rows)
     rc, out = s.sbcctl('dialog', 'end', 'no-such-call', check=False)
     test.check(rc != 0, 'sbcctl dialog end of an unknown call fails', out)
+    # log rotation: the file moved away, SIGHUP, the next CDR in a new one
+    os.rename(s.cdr, s.cdr + '.1')
+    os.kill(s.proc.pid, signal.SIGHUP)
+    time.sleep(0.5)
+    be = callee(test, s, 'op-callee-2')
+    caller(test, s, 'op-caller-2', pings=1).expect('a call after SIGHUP',
+                                                   limit=10)
+    be.expect('its callee', limit=5)
+    rows = wait_cdrs(s, 1, 5)
+    test.check(len(rows) == 1 and rows[0]['reason'] == 'caller_bye',
+               'after SIGHUP the CDR goes to a new file', rows)
     s.stop()
+
+
+async def ws_call(test, s):
+    from wsclient import WsUser
+    ua = WsUser('alice', 'example.com', 'pw-alice')
+    await ua.connect('ws://%s:%d' % (sbcit.LOOPBACK, s.ws))
+    callid = sipmsg.token() + '@ws'
+    frm = '<sip:alice@example.com>;tag=%s' % ua.from_tag
+
+    def request(method, uri, to, cseq, extra=(), body=b''):
+        headers = [('Via', ua.via())] + list(extra) + [
+            ('Max-Forwards', '70'), ('From', frm), ('To', to),
+            ('Call-ID', callid), ('CSeq', '%d %s' % (cseq, method)),
+            ('Contact', '<%s>' % ua.contact_uri)]
+        if body:
+            headers.append(('Content-Type', 'application/sdp'))
+        return sipmsg.build('%s %s SIP/2.0' % (method, uri), headers, body)
+
+    await ua.send(request('INVITE', 'sip:bob@example.com',
+                          '<sip:bob@example.com>', 1, body=sipmsg.sdp()))
+    rsp = await ua.recv(5, lambda m: not m.is_request and m.code >= 200)
+    test.require(rsp is not None and rsp.code == 200,
+                 'the WebSocket caller gets the 200')
+    routes = [('Route', r) for r in reversed(rsp.all('record-route'))]
+    await ua.send(request('ACK', sipmsg.uri_of(rsp.get('contact')),
+                          rsp.get('to'), 1, routes))
+    ping = await ua.recv(5, lambda m: m.is_request and m.method == 'OPTIONS')
+    test.check(ping is not None, 'the WebSocket caller is pinged')
+    if ping is not None:
+        await ua.send(sipmsg.response(ping, 200, 'OK'))
+    await ua.ws.close()
+    return callid
+
+
+def ws_caller_closes(test):
+    test.note('a WebSocket caller\'s connection closes during the call')
+    s = node(test, ping=1)
+    be = callee(test, s, 'ws-callee')
+    callid = asyncio.run(ws_call(test, s))
+    be.expect('the callee gets its BYE after the caller\'s WebSocket '
+              'closed', limit=15)
+    rows = wait_cdrs(s, 1, 15)
+    test.check(len(rows) == 1 and rows[0]['call_id'] == callid and
+               rows[0]['reason'] == 'leg_unreachable' and
+               rows[0]['leg'] == 'caller',
+               'the CDR says leg_unreachable, caller', rows)
+    s.stop()
+
+
+def shutdown(test):
+    test.note('SIGTERM with calls up')
+    s = node(test, ping=1)
+    be = callee(test, s, 'term-callee', calls=5)
+    ua = caller(test, s, 'term-caller', pings=0, calls=5, rate=50)
+    time.sleep(1.5)
+    test.require(dialogs(s).get('count') == 5, 'five calls up')
+    s.stop()
+    ua.expect('SIGTERM: every caller gets its BYE', limit=10)
+    be.expect('SIGTERM: every callee gets its BYE', limit=10)
+    rows = cdrs(s)
+    test.check(len(rows) == 5 and all(r['reason'] == 'shutdown'
+                                      for r in rows),
+               'five CDRs with reason shutdown', rows)
 
 
 def pings_after(test, sipp, since):
@@ -322,6 +404,8 @@ def main(test):
     seed_002(test, instant=False)
     seed_002(test, instant=True)
     operator_end(test)
+    ws_caller_closes(test)
+    shutdown(test)
     kill_owner(test)
     table_full(test)
 
