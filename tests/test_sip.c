@@ -325,6 +325,49 @@ static void test_max_forwards(void **state)
 }
 
 
+/* In a dialog whose CSeqs sbcd shifted: the request gets its new number,
+ * a PRACK's RAck the same shift, and the response the request's own. */
+static void test_cseq_shift(void **state)
+{
+	struct fixture *f = *state;
+	struct sbc_in req, rsp;
+	struct sbc_dest dst = {.listener = L_CORE_UDP, .tp = SBC_TP_UDP};
+	struct sbc_fwd fwd = {.dst = &dst, .branch = "z9hG4bKsbccs",
+			      .cseq = 9};
+	struct mbuf *mb = NULL;
+	char *s;
+	static const char prack[] =
+		"PRACK sip:bob@10.0.0.1 SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 127.0.0.9:5000;branch=z9hG4bKp\r\n"
+		"To: <sip:bob@example.com>;tag=7\r\nFrom: <sip:a@b>;tag=2\r\n"
+		"Call-ID: c5\r\nCSeq: 3 PRACK\r\nRAck: 1 2 INVITE\r\n"
+		"Content-Length: 0\r\n\r\n";
+	static const char ok[] =
+		"SIP/2.0 200 OK\r\n"
+		"Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKsbccs;rport\r\n"
+		"To: <sip:bob@example.com>;tag=7\r\nFrom: <sip:a@b>;tag=2\r\n"
+		"Call-ID: c5\r\nCSeq: 9 PRACK\r\nContent-Length: 0\r\n\r\n";
+
+	in_parse(&req, f, prack, L_ACCESS_UDP, "127.0.0.9", 5000, 0);
+	assert_int_equal(sbc_fwd_request(&mb, &f->core, &req, &fwd), 0);
+	s = mb_str(mb);
+	assert_non_null(strstr(s, "\r\nCSeq: 9 PRACK\r\n"));
+	assert_non_null(strstr(s, "\r\nRAck: 1 8 INVITE\r\n"));
+	mem_deref(s);
+	mb = mem_deref(mb);
+
+	in_parse(&rsp, f, ok, L_CORE_UDP, "127.0.0.1", 5080, 0);
+	assert_int_equal(sbc_fwd_response(&mb, &rsp, &req, NULL, NULL), 0);
+	s = mb_str(mb);
+	assert_non_null(strstr(s, "\r\nCSeq: 3 PRACK\r\n"));
+
+	mem_deref(s);
+	mem_deref(mb);
+	mem_deref(req.msg);
+	mem_deref(rsp.msg);
+}
+
+
 /* An advertised host replaces the listener's address in what sbcd puts in
  * Via and Record-Route: a public address or a VIP in front of it. */
 static void test_advertise(void **state)
@@ -411,6 +454,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_forwards,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cseq_shift, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_advertise, setup,
 						teardown),
 		cmocka_unit_test(test_callid_scan),

@@ -19,6 +19,7 @@
  * (or this worker's next incarnation) needs is written to the table.
  */
 
+#include <errno.h>
 #include <string.h>
 #include <re.h>
 #include "cfg/log.h"
@@ -109,7 +110,7 @@ static struct sbc_dlg_key rec_key(const struct sbc_dlg *rec)
 
 
 /* Write the record to the table (insert, or replace the one of its key). */
-void sbc_dialog_sync(struct sbc_dialog *dlg)
+int sbc_dialog_sync(struct sbc_dialog *dlg)
 {
 	struct sbc_core *core = dlg->core;
 	uint64_t now = sbc_now_ms();
@@ -118,11 +119,14 @@ void sbc_dialog_sync(struct sbc_dialog *dlg)
 	dlg->rec.expires = sbc_dialog_expiry(dlg, now);
 
 	err = sbc_dlg_put(core->w, &dlg->rec, now);
-	if (err)
+	if (!err)
+		dlg->in_table = true;
+	else if (err != ENOSPC || dlg->rec.state != SBC_DLG_EARLY)
 		sbc_warn("dialog %s: cannot write it to the shared table: %m",
 			 dlg->rec.call_id, err);
+	/* a full table at the INVITE refuses the call: counted, not logged */
 
-	dlg->in_table = !err;
+	return err;
 }
 
 
@@ -307,12 +311,16 @@ int sbc_dialog_new(struct sbc_dialog **dlgp, struct sbc_core *core,
 		return 0;
 	}
 
-	sbc_dialog_sync(dlg);
-	if (!dlg->in_table) {
+	err = sbc_dialog_sync(dlg);
+	if (err == ENOSPC) {
 		mem_deref(dlg);
 		sbc_stats_add(core->stats, core->index, SBC_STAT_DIALOGS_FULL,
 			      1);
 		return ENOSPC;
+	}
+	if (err) {
+		mem_deref(dlg);   /* logged: proxied untracked */
+		return 0;
 	}
 
 	dialog_link(core, dlg);
@@ -338,31 +346,43 @@ void sbc_dialog_answered(struct sbc_dialog *dlg, const struct sbc_dest *dst,
 	struct sbc_core *core = dlg->core;
 	const struct sip_msg *msg = rsp->msg;
 	struct sbc_dlg_key early = rec_key(&dlg->rec);
-	struct sbc_dlg *rec = &dlg->rec;
+	struct sbc_dlg *next;
 	int err;
 
-	if (rec->state != SBC_DLG_EARLY)
+	if (dlg->rec.state != SBC_DLG_EARLY)
 		return;      /* a later 2xx of another fork: not tracked */
 
-	err  = SBC_FIELD_SET(rec->to_tag, &msg->to.tag);
-	err |= contact_set(rec->callee.contact, sizeof(rec->callee.contact),
+	next = mem_alloc(sizeof(*next), NULL);
+	if (!next) {
+		dialog_forget(dlg, "out of memory");
+		return;
+	}
+
+	*next = dlg->rec;
+	err  = SBC_FIELD_SET(next->to_tag, &msg->to.tag);
+	err |= contact_set(next->callee.contact, sizeof(next->callee.contact),
 			   msg);
-	err |= route_set(rec->callee.route, sizeof(rec->callee.route), core,
+	err |= route_set(next->callee.route, sizeof(next->callee.route), core,
 			 msg, true);
-	err |= leg_set(&rec->callee, dst);
-	if (err || !rec->to_tag[0]) {
+	err |= leg_set(&next->callee, dst);
+	if (err || !next->to_tag[0]) {
+		mem_deref(next);
 		dialog_forget(dlg, "the 2xx has a field missing or too long");
 		return;
 	}
 
 	if (rsp->side == SBC_SIDE_CORE)
-		(void)sbc_backend_find(core, &dst->addr, false, &rec->backend);
+		(void)sbc_backend_find(core, &dst->addr, false,
+				       &next->backend);
 
 	if (dlg->in_table)
 		(void)sbc_dlg_del(core->w, &early, sbc_now_ms());
 
-	rec->answer = sbc_now_ms();
-	rec->state  = SBC_DLG_CONFIRMED;
+	next->answer = sbc_now_ms();
+	next->state  = SBC_DLG_CONFIRMED;
+	dlg->rec = *next;
+	mem_deref(next);
+
 	sbc_dialog_sync(dlg);
 	sbc_dialog_timers_start(dlg);
 }

@@ -35,7 +35,7 @@ struct sbc_dialog *sbc_dialog_request(struct sbc_core *core,
 				      const struct sbc_in *in,
 				      uint32_t *cseqp);
 void sbc_dialog_bye_final(struct sbc_dialog *dlg, const struct sbc_in *bye);
-void sbc_dialog_sync(struct sbc_dialog *dlg);
+int  sbc_dialog_sync(struct sbc_dialog *dlg);
 void sbc_dialog_finish(struct sbc_dialog *dlg);
 int  sbc_dialog_adopt(struct sbc_dialog **dlgp, struct sbc_core *core,
 		      const struct sbc_dlg *rec);

@@ -133,7 +133,7 @@ static bool ping_send(struct sbc_dialog *dlg, enum sbc_dlg_side side)
 	}
 
 	mem_deref(uac);
-	if (err == ENOMEM)
+	if (err != ENOTCONN)
 		return true;     /* our trouble, not the leg's: next round */
 
 	sbc_dialog_leg(dlg, side)->ping = SBC_DLG_PING_NO_ROUTE;

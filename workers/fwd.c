@@ -13,7 +13,8 @@
  *   came from (NAT), or is rewritten by the registrar;
  * - Content-Length states the body actually forwarded;
  * - in a dialog whose CSeqs sbcd shifted (dialog.c), a request carries
- *   its new number, and a response always its request's own.
+ *   its new number (a PRACK's RAck the same shift), and a response always
+ *   its request's own.
  */
 
 #include <string.h>
@@ -127,7 +128,25 @@ struct hdrs_print {
 	void *rr_arg;
 	unsigned routes_skip;
 	const struct sip_cseq *cseq; /* replaces the CSeq, or NULL */
+	uint32_t shift;              /* added to the RAck's CSeq number */
 };
+
+
+/* "RAck: RSEQ CSEQ METHOD" with the CSeq number shifted like the
+ * request's own (RFC 3262 7.2); a value it cannot read goes unchanged. */
+static int rack_print(struct re_printf *pf, const struct sip_hdr *hdr,
+		      uint32_t shift)
+{
+	struct pl rseq, num, met;
+	uint32_t n;
+
+	if (re_regex(hdr->val.p, hdr->val.l, "[0-9]+[ \t]+[0-9]+[ \t]+[^ \t]+",
+		     &rseq, NULL, &num, NULL, &met) || sbc_pl_u32(&num, &n))
+		return re_hprintf(pf, "%r: %r\r\n", &hdr->name, &hdr->val);
+
+	return re_hprintf(pf, "%r: %r %u %r\r\n", &hdr->name, &rseq,
+			  n + shift, &met);
+}
 
 
 static int hdrs_print(struct re_printf *pf, const struct sip_msg *msg,
@@ -159,6 +178,12 @@ static int hdrs_print(struct re_printf *pf, const struct sip_msg *msg,
 				rr_done = true;
 			}
 			break;
+
+		case SIP_HDR_RACK:
+			if (!hp->shift)
+				break;
+			err = rack_print(pf, hdr, hp->shift);
+			continue;
 
 		case SIP_HDR_CSEQ:
 			if (!hp->cseq)
@@ -246,6 +271,7 @@ int sbc_fwd_request(struct mbuf **mbp, const struct sbc_core *core,
 		.routes_skip = fwd->routes_popped,
 		.cseq        = fwd->cseq && fwd->cseq != msg->cseq.num ?
 			       &cseq : NULL,
+		.shift       = fwd->cseq ? fwd->cseq - msg->cseq.num : 0,
 	};
 	struct re_printf pf;
 	struct mbuf *mb;

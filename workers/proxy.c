@@ -108,8 +108,8 @@ static void proxy_forward(struct sbc_core *core, const struct sbc_in *in,
 
 	err = sbc_txn_new(&stx, core, in, to_backend);
 	if (err == ENOSPC) {
-		sbc_warn("dialog table full: INVITE refused (%r)",
-			 &in->msg->callid);
+		sbc_debug("dialog table full: INVITE refused (%r)",
+			  &in->msg->callid);
 		(void)sbc_reply(core, in, 503, "Service Unavailable", NULL);
 		return;
 	}

@@ -10,6 +10,7 @@
  * final status or the error, and may free the transaction.
  */
 
+#include <errno.h>
 #include <string.h>
 #include <re.h>
 #include "cfg/log.h"
@@ -118,8 +119,9 @@ const char *sbc_uac_branch(const struct sbc_uac *uac)
 
 /*
  * Send req (printed with sbc_uac_branch) and wait at most timeout_ms for
- * its final. An error means it could not be sent at all (its connection
- * is gone); the handler is not called then.
+ * its final. ENOTCONN: its connection is gone, nothing was started and the
+ * handler is not called. Any other failure to send (a full mailbox or
+ * socket buffer) is a lost packet: retransmissions and the timeout decide.
  */
 int sbc_uac_start(struct sbc_uac *uac, struct mbuf *req, uint64_t timeout_ms)
 {
@@ -133,7 +135,7 @@ int sbc_uac_start(struct sbc_uac *uac, struct mbuf *req, uint64_t timeout_ms)
 	uac->req = mem_ref(req);
 
 	err = sbc_core_send(core, &uac->dst, req);
-	if (err)
+	if (err == ENOTCONN)
 		return err;
 
 	hash_append(core->uac, hash_joaat_str(uac->branch), &uac->he, uac);

@@ -181,9 +181,12 @@ class Kamailio(Proxy):
 
 
 class Sbcd(Proxy):
-    def __init__(self, run, name, build, workers):
+    def __init__(self, run, name, build, workers, extra='',
+                 level='warning'):
         super().__init__(run, name)
-        self.build, self.workers = build, workers
+        self.build, self.workers, self.extra = build, workers, extra
+        self.level = level
+        self.log = os.path.join(run.tmp, name + '.log')
 
     def start(self):
         d = os.path.join(self.run.tmp, self.name)
@@ -196,9 +199,9 @@ class Sbcd(Proxy):
                     'access = { listen = [ "udp:%s:%d" ]; };\n'
                     'core = { listen = [ "udp:%s:%d" ]; };\n'
                     'backends = [ "sip:%s:%d" ];\n'
-                    'log = { level = "warning"; };\n' %
+                    'log = { level = "%s"; };\n%s\n' %
                     (self.workers, d, d, LOOP, self.port, LOOP, free_port(),
-                     LOOP, self.backend))
+                     LOOP, self.backend, self.level, self.extra))
         self.proc = self.run.spawn(
             [os.path.join(self.build, 'daemon', 'sbcd'), '-c', conf],
             self.name)
