@@ -153,7 +153,12 @@ static struct sbc_stx *stx_find(struct sbc_core *core,
 }
 
 
-/* The transaction's final is known: what it means for its dialog. */
+/*
+ * The transaction's final is known: what it means for its dialog. Then
+ * the transaction lets go of it: an INVITE lingers 64*T1, and a call rate
+ * of thousands per second would otherwise keep that many seconds of ended
+ * dialogs in memory.
+ */
 static void stx_dialog_final(struct sbc_stx *stx, uint16_t scode)
 {
 	if (!stx->dlg)
@@ -163,6 +168,8 @@ static void stx_dialog_final(struct sbc_stx *stx, uint16_t scode)
 		sbc_dialog_setup_final(stx->dlg, scode);
 	else if (scode != 401 && scode != 407)
 		sbc_dialog_bye_final(stx->dlg, &stx->in);
+
+	stx->dlg = mem_deref(stx->dlg);
 }
 
 
@@ -205,7 +212,6 @@ static void stx_slim(struct sbc_stx *stx)
 	list_flush(&stx->branches);
 	stx->best = mem_deref(stx->best);
 	stx->reg = mem_deref(stx->reg);
-	stx->dlg = mem_deref(stx->dlg);
 	stx->in.msg = mem_deref(stx->in.msg);
 	stx->in.body = pl_null;
 }
