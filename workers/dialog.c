@@ -63,12 +63,6 @@ void sbc_dialog_close(struct sbc_core *core)
 }
 
 
-uint32_t sbc_dialog_count(const struct sbc_core *core)
-{
-	return core->dialogs;
-}
-
-
 static void dialog_link(struct sbc_core *core, struct sbc_dialog *dlg)
 {
 	struct pl callid;

@@ -41,7 +41,6 @@ int  sbc_dialog_adopt(struct sbc_dialog **dlgp, struct sbc_core *core,
 		      const struct sbc_dlg *rec);
 struct sbc_dialog *sbc_dialog_find_callid(struct sbc_core *core,
 					  const struct pl *callid);
-uint32_t sbc_dialog_count(const struct sbc_core *core);
 
 /* dialog_timers.c: keepalive and the call's limits */
 void sbc_dialog_timers_start(struct sbc_dialog *dlg);
