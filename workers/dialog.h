@@ -45,6 +45,7 @@ struct sbc_dialog *sbc_dialog_find_callid(struct sbc_core *core,
 /* dialog_timers.c: keepalive and the call's limits */
 void sbc_dialog_timers_start(struct sbc_dialog *dlg);
 void sbc_dialog_timers_stop(struct sbc_dialog *dlg);
+void sbc_dialog_timers_reload(struct sbc_core *core);
 uint64_t sbc_dialog_expiry(const struct sbc_dialog *dlg, uint64_t now);
 
 /* dialog_req.c: requests sbcd sends in a dialog */

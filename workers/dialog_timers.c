@@ -215,6 +215,25 @@ void sbc_dialog_timers_start(struct sbc_dialog *dlg)
 
 	if (limit != UINT64_MAX)
 		sbc_timer_start(&dlg->limit, limit, limit_handler, dlg);
+	else
+		sbc_timer_cancel(&dlg->limit);
+}
+
+
+static bool retime_apply(struct le *le, void *arg)
+{
+	(void)arg;
+	sbc_dialog_timers_start(le->data);
+
+	return false;
+}
+
+
+/* A reload changed dialog.*: the calls up follow the new values (a ping
+ * round already armed keeps its time, the next one takes the new one). */
+void sbc_dialog_timers_reload(struct sbc_core *core)
+{
+	(void)hash_apply(core->dlgs, retime_apply, NULL);
 }
 
 

@@ -171,6 +171,7 @@ static void worker_reload(struct worker *wk, int fd)
 	mem_deref(wk->core.cfg);
 	wk->core.cfg = cfg;
 	sbc_cdr_open(&wk->core);
+	sbc_dialog_timers_reload(&wk->core);
 	sbc_info("configuration reloaded");
 }
 

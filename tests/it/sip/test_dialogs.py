@@ -18,6 +18,7 @@ Each part runs its own sbcd with the dialog settings it needs:
 - a WebSocket caller (wsclient.py, as a browser) whose connection closes
   during the call: the callee still gets its BYE, the CDR names the
   caller leg;
+- a reload that turns pings on: the calls already up are pinged;
 - SIGTERM: every call gets BYE on both legs (CDR reason shutdown) before
   sbcd exits;
 - kill -9 of the worker that owns the calls: after its restart the calls
@@ -331,6 +332,23 @@ def shutdown(test):
                'five CDRs with reason shutdown', rows)
 
 
+def reload_pings(test):
+    test.note('a reload turns pings on for the calls already up')
+    s = node(test, ping=0)
+    be = callee(test, s, 'rl-callee')
+    ua = caller(test, s, 'rl-caller', pings=2)
+    time.sleep(1)
+    with open(s.conf) as f:
+        text = f.read()
+    with open(s.conf, 'w') as f:
+        f.write(text.replace('ping_interval = 0;', 'ping_interval = 1;'))
+    os.kill(s.proc.pid, signal.SIGHUP)
+    ua.expect('after the reload the call up is pinged (2 pings, then the '
+              'caller hangs up)', limit=15)
+    be.expect('its callee', limit=5)
+    s.stop()
+
+
 def pings_after(test, sipp, since):
     """OPTIONS logged by a scenario after `since` lines of its log."""
     seen = sipp_log(test, sipp)
@@ -404,6 +422,7 @@ def main(test):
     seed_002(test, instant=False)
     seed_002(test, instant=True)
     operator_end(test)
+    reload_pings(test)
     ws_caller_closes(test)
     shutdown(test)
     kill_owner(test)
