@@ -1,6 +1,7 @@
 /*
  * Dialogs of this worker's Call-IDs, private to workers/ (see dialog.c).
- * Include "shm/dlg.h", "workers/core.h" and "workers/timer.h" first.
+ * Include "shm/dlg.h", "workers/core.h", "workers/timer.h" and
+ * "workers/uac.h" first.
  */
 
 struct sbc_uac;
@@ -49,11 +50,8 @@ void sbc_dialog_timers_reload(struct sbc_core *core);
 uint64_t sbc_dialog_expiry(const struct sbc_dialog *dlg, uint64_t now);
 
 /* dialog_req.c: requests sbcd sends in a dialog */
-int  sbc_dialog_req_print(struct mbuf **mbp, struct sbc_dialog *dlg,
-			  enum sbc_dlg_side to, const char *met,
-			  const char *branch);
-int  sbc_dialog_leg_dest(const struct sbc_dialog *dlg, enum sbc_dlg_side to,
-			 struct sbc_dest *dst);
+int  sbc_dialog_send(struct sbc_dialog *dlg, enum sbc_dlg_side to,
+		     const char *met, uint64_t timeout_ms, sbc_uac_h *h);
 
 /* dialog_end.c: sbcd ends a call */
 void sbc_dialog_end(struct sbc_dialog *dlg, enum sbc_dlg_reason reason,

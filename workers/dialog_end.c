@@ -59,33 +59,17 @@ static void bye_callee_handler(int err, uint16_t scode, void *arg)
 /* The BYE to one leg; when it cannot even be sent, that leg is done. */
 static void bye_send(struct sbc_dialog *dlg, enum sbc_dlg_side side)
 {
-	struct sbc_core *core = dlg->core;
-	struct sbc_uac *uac = NULL;
-	struct mbuf *mb = NULL;
-	struct sbc_dest dst;
 	int err;
 
 	if (sbc_dialog_leg(dlg, side)->bye_done)
 		return;
 
-	err = sbc_dialog_leg_dest(dlg, side, &dst);
+	err = sbc_dialog_send(dlg, side, "BYE", 64ull * dlg->core->cfg->t1_ms,
+			      side == SBC_DLG_CALLER ? bye_caller_handler :
+			      bye_callee_handler);
 	if (!err)
-		err = sbc_uac_alloc(&uac, core, &dst, side == SBC_DLG_CALLER ?
-				    bye_caller_handler : bye_callee_handler,
-				    dlg);
-	if (!err)
-		err = sbc_dialog_req_print(&mb, dlg, side, "BYE",
-					   sbc_uac_branch(uac));
-	if (!err)
-		err = sbc_uac_start(uac, mb, 64ull * core->cfg->t1_ms);
-	mem_deref(mb);
-
-	if (!err) {
-		dlg->uac[side] = uac;
 		return;
-	}
 
-	mem_deref(uac);
 	sbc_info("dialog %s: no BYE to the %s: %m", dlg->rec.call_id,
 		 side == SBC_DLG_CALLER ? "caller" : "callee", err);
 	sbc_dialog_leg(dlg, side)->bye_done = 1;

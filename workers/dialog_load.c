@@ -16,6 +16,7 @@
 #include "cfg/config.h"
 #include "workers/core.h"
 #include "workers/timer.h"
+#include "workers/uac.h"
 #include "workers/dialog.h"
 
 

@@ -16,6 +16,7 @@
 #include "cfg/config.h"
 #include "workers/core.h"
 #include "workers/timer.h"
+#include "workers/uac.h"
 #include "workers/dialog.h"
 
 enum {
@@ -23,8 +24,8 @@ enum {
 };
 
 
-int sbc_dialog_leg_dest(const struct sbc_dialog *dlg, enum sbc_dlg_side to,
-			struct sbc_dest *dst)
+static int leg_dest(const struct sbc_dialog *dlg, enum sbc_dlg_side to,
+		    struct sbc_dest *dst)
 {
 	const struct sbc_dlg_leg *leg = to == SBC_DLG_CALLER ?
 		&dlg->rec.caller : &dlg->rec.callee;
@@ -53,9 +54,8 @@ static int parties_print(struct re_printf *pf, const struct sbc_dlg *rec,
 
 
 /* The request `met` toward leg `to`; it takes the leg's next CSeq. */
-int sbc_dialog_req_print(struct mbuf **mbp, struct sbc_dialog *dlg,
-			 enum sbc_dlg_side to, const char *met,
-			 const char *branch)
+static int req_print(struct mbuf **mbp, struct sbc_dialog *dlg,
+		     enum sbc_dlg_side to, const char *met, const char *branch)
 {
 	struct sbc_dlg_leg *leg = sbc_dialog_leg(dlg, to);
 	struct re_printf pf;
@@ -87,6 +87,37 @@ int sbc_dialog_req_print(struct mbuf **mbp, struct sbc_dialog *dlg,
 		mem_deref(mb);
 	else
 		*mbp = mb;
+
+	return err;
+}
+
+
+/*
+ * Send `met` to leg `to` as a client transaction of sbcd's own, answered
+ * through h(err, scode, dlg) within timeout_ms; dlg->uac[to] holds it.
+ * ENOTCONN: the leg's connection is gone, nothing was started.
+ */
+int sbc_dialog_send(struct sbc_dialog *dlg, enum sbc_dlg_side to,
+		    const char *met, uint64_t timeout_ms, sbc_uac_h *h)
+{
+	struct sbc_uac *uac = NULL;
+	struct mbuf *mb = NULL;
+	struct sbc_dest dst;
+	int err;
+
+	err = leg_dest(dlg, to, &dst);
+	if (!err)
+		err = sbc_uac_alloc(&uac, dlg->core, &dst, h, dlg);
+	if (!err)
+		err = req_print(&mb, dlg, to, met, sbc_uac_branch(uac));
+	if (!err)
+		err = sbc_uac_start(uac, mb, timeout_ms);
+	mem_deref(mb);
+
+	if (err)
+		mem_deref(uac);
+	else
+		dlg->uac[to] = uac;
 
 	return err;
 }

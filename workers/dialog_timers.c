@@ -107,34 +107,16 @@ static bool ping_send(struct sbc_dialog *dlg, enum sbc_dlg_side side)
 	struct sbc_core *core = dlg->core;
 	uint64_t timeout = ping_ms(core) < txn_ms(core) ? ping_ms(core) :
 		txn_ms(core);
-	struct sbc_uac *uac = NULL;
-	struct mbuf *mb = NULL;
-	struct sbc_dest dst;
 	int err;
 
 	if (dlg->uac[side])
 		return true;     /* the last one is still running */
 
-	err = sbc_dialog_leg_dest(dlg, side, &dst);
-	if (!err)
-		err = sbc_uac_alloc(&uac, core, &dst, side == SBC_DLG_CALLER ?
-				    ping_caller_handler : ping_callee_handler,
-				    dlg);
-	if (!err)
-		err = sbc_dialog_req_print(&mb, dlg, side, "OPTIONS",
-					   sbc_uac_branch(uac));
-	if (!err)
-		err = sbc_uac_start(uac, mb, timeout);
-	mem_deref(mb);
-
-	if (!err) {
-		dlg->uac[side] = uac;
-		return true;
-	}
-
-	mem_deref(uac);
+	err = sbc_dialog_send(dlg, side, "OPTIONS", timeout,
+			      side == SBC_DLG_CALLER ? ping_caller_handler :
+			      ping_callee_handler);
 	if (err != ENOTCONN)
-		return true;     /* our trouble, not the leg's: next round */
+		return true;     /* sent, or our trouble: next round */
 
 	sbc_dialog_leg(dlg, side)->ping = SBC_DLG_PING_NO_ROUTE;
 	return false;

@@ -32,6 +32,7 @@
 #include "workers/timer.h"
 #include "workers/txn.h"
 #include "shm/dlg.h"
+#include "workers/uac.h"
 #include "workers/dialog.h"
 
 static const char allow_hdr[] =

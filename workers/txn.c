@@ -35,8 +35,8 @@
 #include "workers/timer.h"
 #include "workers/txn.h"
 #include "shm/dlg.h"
-#include "workers/dialog.h"
 #include "workers/uac.h"
+#include "workers/dialog.h"
 
 enum {
 	HASH_BUCKETS = 16384,

@@ -34,6 +34,7 @@
 #include "workers/core.h"
 #include "workers/timer.h"
 #include "shm/dlg.h"
+#include "workers/uac.h"
 #include "workers/dialog.h"
 
 enum {
