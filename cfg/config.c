@@ -19,6 +19,7 @@
 #include "cfg/config.h"
 #include "cfg/source.h"
 #include "cfg/listen.h"
+#include "cfg/backends.h"
 
 enum {
 	WORKERS_MAX       = 64,
@@ -34,15 +35,22 @@ enum {
 	GRACE_DEFAULT     = 10,
 	PING_DEFAULT      = 30,
 	LISTENERS_MAX     = 64,
-	BACKENDS_MAX      = 256,
+	PROBE_DEFAULT     = 10,
+	DOWN_AFTER_DEFAULT = 3,
+	UP_AFTER_DEFAULT  = 2,
+	FAILOVER_TIMEOUT_DEFAULT = 3000,
+	FAILOVER_ATTEMPTS_DEFAULT = 3,
 };
+
+/* INVITE finals that move a call to the next backend, by default. */
+static const uint16_t failover_default[] = {408, 500, 502, 503, 504};
 
 /* The built-in node: loopback only, nothing external. */
 static const char *const access_default[] = {
 	"udp:127.0.0.1:5060", "tcp:127.0.0.1:5060", "ws:127.0.0.1:8080",
 };
 static const char *const core_default[] = {"udp:127.0.0.1:5062"};
-static const char *const backends_default[] = {"sip:127.0.0.1:5080"};
+static const char backend_default[] = "sip:127.0.0.1:5080";
 static const char control_socket_default[] = "/run/sbcd/sbcd.ctl";
 static const char pid_file_default[] = "/run/sbcd/sbcd.pid";
 
@@ -55,7 +63,9 @@ enum key_type {
 		       * min is 1 (then it must not be empty) */
 	KEY_TARGET,   /* log.target: "stderr" or "syslog" */
 	KEY_LISTEN,   /* a side's listeners; min is the side */
-	KEY_BACKENDS, /* the backend set */
+	KEY_BACKENDS, /* the backend sets (backends.c) */
+	KEY_ROUTES,   /* the routing rules (backends.c) */
+	KEY_CODES,    /* struct sbc_codes: an array of status codes */
 };
 
 struct key {
@@ -97,6 +107,23 @@ static const struct key schema[] = {
 	{"core.advertise",    KEY_STRING, 0, 0,
 	 offsetof(struct sbc_config, advertise[SBC_SIDE_CORE])},
 	{"backends",          KEY_BACKENDS, 0, 0, 0},
+	{"routes",            KEY_ROUTES, 0, 0, 0},
+	{"probe",             KEY_GROUP, 0, 0, 0},
+	{"probe.interval",    KEY_INT,   0, 3600,
+	 offsetof(struct sbc_config, probe_interval)},
+	{"probe.down_after",  KEY_INT,   1, 100,
+	 offsetof(struct sbc_config, probe_down_after)},
+	{"probe.up_after",    KEY_INT,   1, 100,
+	 offsetof(struct sbc_config, probe_up_after)},
+	{"probe.alive",       KEY_CODES, 0, 0,
+	 offsetof(struct sbc_config, probe_alive)},
+	{"failover",          KEY_GROUP, 0, 0, 0},
+	{"failover.codes",    KEY_CODES, 0, 0,
+	 offsetof(struct sbc_config, failover_codes)},
+	{"failover.timeout",  KEY_INT,   100, 64000,
+	 offsetof(struct sbc_config, failover_timeout)},
+	{"failover.attempts", KEY_INT,   1, 16,
+	 offsetof(struct sbc_config, failover_attempts)},
 	{"tls",               KEY_GROUP, 0, 0, 0},
 	{"tls.certificate",   KEY_STRING, 0, 0,
 	 offsetof(struct sbc_config, tls_certificate)},
@@ -132,11 +159,8 @@ static void config_destructor(void *arg)
 
 	for (uint32_t i = 0; i < cfg->listener_count; i++)
 		mem_deref(cfg->listeners[i].name);
-	for (uint32_t i = 0; i < cfg->backend_count; i++)
-		mem_deref(cfg->backends[i].uri);
-
+	sbc_config_backends_free(cfg);
 	mem_deref(cfg->listeners);
-	mem_deref(cfg->backends);
 	mem_deref(cfg->advertise[SBC_SIDE_ACCESS]);
 	mem_deref(cfg->advertise[SBC_SIDE_CORE]);
 	mem_deref(cfg->tls_certificate);
@@ -169,6 +193,13 @@ static int config_defaults(struct sbc_config *cfg)
 	cfg->ws_ping_interval = WS_PING_DEFAULT;
 	cfg->shutdown_grace = GRACE_DEFAULT;
 	cfg->ping_interval = PING_DEFAULT;
+	cfg->probe_interval = PROBE_DEFAULT;
+	cfg->probe_down_after = DOWN_AFTER_DEFAULT;
+	cfg->probe_up_after = UP_AFTER_DEFAULT;
+	cfg->failover_timeout = FAILOVER_TIMEOUT_DEFAULT;
+	cfg->failover_attempts = FAILOVER_ATTEMPTS_DEFAULT;
+	for (size_t i = 0; i < ARRAY_SIZE(failover_default); i++)
+		sbc_codes_add(&cfg->failover_codes, failover_default[i]);
 
 	err = str_dup(&cfg->control_socket, control_socket_default);
 	if (!err)
@@ -394,44 +425,7 @@ static int listener_add(struct sbc_config *cfg, enum sbc_side side,
 }
 
 
-static int backend_add(struct sbc_config *cfg, const char *str,
-		       unsigned line, const char *path, char *errbuf,
-		       size_t errsz)
-{
-	struct sbc_backend_conf b, *v;
-	int err;
-
-	memset(&b, 0, sizeof(b));
-	err = sbc_backend_parse(&b, str);
-	if (err) {
-		return sbc_config_fail(errbuf, errsz, EINVAL,
-				       "%s:%u: 'backends': \"%s\" is not "
-				       "sip:address[:port] (an IP address, "
-				       "IPv6 in brackets)", path, line, str);
-	}
-
-	if (cfg->backend_count >= BACKENDS_MAX) {
-		mem_deref(b.uri);
-		return sbc_config_fail(errbuf, errsz, EINVAL,
-				       "%s:%u: more than %u backends",
-				       path, line, BACKENDS_MAX);
-	}
-
-	v = array_grow(cfg->backends, cfg->backend_count + 1, sizeof(*v));
-	if (!v) {
-		mem_deref(b.uri);
-		return ENOMEM;
-	}
-
-	v[cfg->backend_count++] = b;
-	cfg->backends = v;
-
-	return 0;
-}
-
-
-/* A non-empty array of strings, each given to listener_add or
- * backend_add. */
+/* A non-empty array of strings, each given to listener_add. */
 static int check_list(struct sbc_config *cfg, const struct key *key,
 		      const config_setting_t *s, const char *path,
 		      char *errbuf, size_t errsz)
@@ -458,11 +452,8 @@ static int check_list(struct sbc_config *cfg, const struct key *key,
 					       path, line, key->name);
 		}
 
-		if (key->type == KEY_LISTEN)
-			err = listener_add(cfg, (enum sbc_side)key->min, v,
-					   line, path, errbuf, errsz);
-		else
-			err = backend_add(cfg, v, line, path, errbuf, errsz);
+		err = listener_add(cfg, (enum sbc_side)key->min, v, line,
+				   path, errbuf, errsz);
 		if (err)
 			return err;
 	}
@@ -512,8 +503,22 @@ static int check_setting(struct sbc_config *cfg, const config_setting_t *s,
 		return check_target(cfg, key, s, path, errbuf, errsz);
 
 	case KEY_LISTEN:
-	case KEY_BACKENDS:
 		return check_list(cfg, key, s, path, errbuf, errsz);
+
+	case KEY_BACKENDS:
+		if (cfg->set_count)
+			return sbc_config_fail(errbuf, errsz, EINVAL,
+					       "%s:%u: 'backends' given twice",
+					       path, line);
+		return sbc_config_backends(cfg, s, path, errbuf, errsz);
+
+	case KEY_ROUTES:
+		return sbc_config_routes(cfg, s, path, errbuf, errsz);
+
+	case KEY_CODES:
+		return sbc_config_codes((struct sbc_codes *)(void *)
+					((char *)cfg + key->off), s,
+					key->name, path, errbuf, errsz);
 	}
 
 	return EINVAL;
@@ -635,10 +640,11 @@ static int config_complete(struct sbc_config *cfg, const char *path,
 		err = listeners_default(cfg, SBC_SIDE_CORE, core_default,
 					ARRAY_SIZE(core_default), name,
 					errbuf, errsz);
-	for (size_t i = 0; !err && !cfg->backend_count &&
-		     i < ARRAY_SIZE(backends_default); i++)
-		err = backend_add(cfg, backends_default[i], 0, name, errbuf,
-				  errsz);
+	if (!err && !cfg->set_count)
+		err = sbc_config_backends_default(cfg, backend_default, name,
+						  errbuf, errsz);
+	if (!err)
+		err = sbc_config_routes_resolve(cfg, name, errbuf, errsz);
 	if (err)
 		return err;
 

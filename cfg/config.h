@@ -29,11 +29,48 @@ struct sbc_listener_conf {
 	unsigned line;                 /* in the config file, for messages */
 };
 
+/* How a set picks a backend for a new call (DESIGN.md section 5). */
+enum sbc_algorithm {
+	SBC_ALG_AOR = 0,       /* hash of the caller's AOR: a user, a backend */
+	SBC_ALG_ROUND_ROBIN,   /* each in turn */
+	SBC_ALG_WEIGHTED,      /* in proportion to the weights */
+	SBC_ALG_CALL_ID,       /* hash of the Call-ID */
+	SBC_ALG_LEAST_LOADED,  /* fewest calls relative to capacity */
+	SBC_ALG_COUNT
+};
+
 /* One backend, written "sip:127.0.0.1:5080" (an IP literal, optional port,
- * 5060 by default). */
+ * 5060 by default), member of exactly one set. */
 struct sbc_backend_conf {
 	char *uri;                     /* as written */
 	struct sa addr;
+	uint32_t set;                  /* index in sets */
+	uint32_t weight;               /* 1..1000 */
+	uint32_t capacity;             /* concurrent calls, 0: no limit */
+	bool backup;                   /* only when no other member can */
+	unsigned line;
+};
+
+/* A backend set: its members are backends[first .. first + count). */
+struct sbc_set_conf {
+	char *name;
+	enum sbc_algorithm algorithm;
+	uint32_t first;
+	uint32_t count;
+};
+
+/* A routing rule: new requests that match go to set. */
+struct sbc_route_conf {
+	char *prefix;                  /* Request-URI user starts with it */
+	char *domain;                  /* Request-URI host is it */
+	char *set_name;                /* as written */
+	uint32_t set;                  /* index in sets */
+	unsigned line;
+};
+
+/* A set of SIP status codes, 100..699. */
+struct sbc_codes {
+	uint64_t bits[11];
 };
 
 struct sbc_config {
@@ -55,8 +92,20 @@ struct sbc_config {
 	char *advertise[SBC_SIDE_COUNT];  /* access.advertise, core.advertise:
 					   * host put in Via, Record-Route and
 					   * Contact; NULL: the listener's own */
-	struct sbc_backend_conf *backends;     /* backends */
-	uint32_t backend_count;
+	struct sbc_backend_conf *backends;     /* backends: every member of */
+	uint32_t backend_count;                /* every set, set by set */
+	struct sbc_set_conf *sets;             /* backends */
+	uint32_t set_count;
+	struct sbc_route_conf *routes;         /* routes */
+	uint32_t route_count;
+	uint32_t probe_interval;    /* probe.interval: s between OPTIONS to
+				     * each backend, 0: none */
+	uint32_t probe_down_after;  /* probe.down_after: failures, then down */
+	uint32_t probe_up_after;    /* probe.up_after: successes, then up */
+	struct sbc_codes probe_alive;  /* probe.alive: besides 2xx */
+	struct sbc_codes failover_codes;  /* failover.codes */
+	uint32_t failover_timeout;  /* failover.timeout: ms with no response */
+	uint32_t failover_attempts; /* failover.attempts: backends per call */
 
 	char *tls_certificate;      /* tls.certificate: PEM file, for tls/wss */
 	char *tls_key;              /* tls.key: PEM file */
@@ -84,3 +133,5 @@ int sbc_config_load(struct sbc_config **cfgp, const char *path,
 		    char *errbuf, size_t errsz);
 const char *sbc_side_name(enum sbc_side side);
 const char *sbc_transport_name(enum sbc_transport tp);
+const char *sbc_algorithm_name(enum sbc_algorithm alg);
+bool sbc_codes_has(const struct sbc_codes *codes, uint16_t scode);

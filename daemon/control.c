@@ -60,6 +60,8 @@ static const char *cmd_names[] = {
 	[SBC_CTL_DIALOGS]       = "dialogs",
 	[SBC_CTL_DIALOG_END]    = "dialog end",
 	[SBC_CTL_RELOAD]        = "reload",
+	[SBC_CTL_BACKENDS]      = "backends",
+	[SBC_CTL_HEALTH]        = "health",
 };
 
 
@@ -521,5 +523,5 @@ int sbc_ctl_req_parse(struct sbc_ctl_req *req, const char *line)
 
 const char *sbc_ctl_cmd_name(enum sbc_ctl_cmd cmd)
 {
-	return cmd <= SBC_CTL_DIALOG_END ? cmd_names[cmd] : "?";
+	return cmd <= SBC_CTL_HEALTH ? cmd_names[cmd] : "?";
 }

@@ -18,6 +18,8 @@ enum sbc_ctl_cmd {
 	SBC_CTL_RELOAD,
 	SBC_CTL_DIALOGS,
 	SBC_CTL_DIALOG_END,           /* "dialog end CALL-ID" */
+	SBC_CTL_BACKENDS,
+	SBC_CTL_HEALTH,
 };
 
 enum {

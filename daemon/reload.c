@@ -29,7 +29,9 @@
 #include <re.h>
 #include "cfg/log.h"
 #include "shm/field.h"
+#include "shm/shm.h"
 #include "cfg/config.h"
+#include "daemon/backends.h"
 #include "shm/channel.h"
 #include "daemon/cfgfd.h"
 #include "daemon/pool.h"
@@ -351,11 +353,22 @@ static void reopen(struct sbc_pool *pool)
 }
 
 
-/* Hand the new configuration to the pool, and make it the running one. */
+/* Give the new backends their slots, hand the new configuration to the
+ * pool, and make it the running one. */
 static void apply(struct sbc_config **runp, struct sbc_pool *pool,
-		  struct sbc_config *next, uint32_t live, struct sbc_reload *rl)
+		  struct sbc_shm *shm, struct sbc_config *next, uint32_t live,
+		  struct sbc_reload *rl)
 {
 	int fd, err;
+
+	err = sbc_backends_assign(shm, next);
+	if (err) {
+		say(rl, SBC_LOG_ERROR, "reload: no room for the new backends: "
+		    "%m; the running configuration is kept", err);
+		rl->result = SBC_RELOAD_FAILED;
+		mem_deref(next);
+		return;
+	}
 
 	err = sbc_cfgfd_create(&fd, next->text);
 	if (err) {
@@ -383,7 +396,7 @@ static void apply(struct sbc_config **runp, struct sbc_pool *pool,
  * for bad arguments only: the outcome is in rl->result.
  */
 int sbc_reload(struct sbc_config **runp, struct sbc_pool *pool,
-	       struct sbc_reload *rl)
+	       struct sbc_shm *shm, struct sbc_reload *rl)
 {
 	char errbuf[SBC_CONFIG_ERR_SIZE];
 	struct sbc_config *next = NULL;
@@ -391,7 +404,7 @@ int sbc_reload(struct sbc_config **runp, struct sbc_pool *pool,
 	const char *path;
 	int err;
 
-	if (!runp || !*runp || !pool || !rl)
+	if (!runp || !*runp || !pool || !shm || !rl)
 		return EINVAL;
 
 	rl->sent = 0;
@@ -432,7 +445,7 @@ int sbc_reload(struct sbc_config **runp, struct sbc_pool *pool,
 		return 0;
 	}
 
-	apply(runp, pool, next, live, rl);
+	apply(runp, pool, shm, next, live, rl);
 
 	return 0;
 }

@@ -1,8 +1,8 @@
 /*
  * Reloading the configuration (SIGHUP, `sbcctl reload`).
  *
- * Include <re.h>, "cfg/log.h", "shm/field.h", "cfg/config.h" and
- * "daemon/pool.h" before this header.
+ * Include <re.h>, "cfg/log.h", "shm/field.h", "shm/shm.h", "cfg/config.h"
+ * and "daemon/pool.h" before this header.
  */
 
 enum sbc_reload_result {
@@ -21,5 +21,5 @@ struct sbc_reload {
 };
 
 int sbc_reload(struct sbc_config **runp, struct sbc_pool *pool,
-	       struct sbc_reload *rl);
+	       struct sbc_shm *shm, struct sbc_reload *rl);
 const char *sbc_reload_result_name(enum sbc_reload_result res);

@@ -2,13 +2,18 @@
  * sbcctl: the command line client of sbcd's control socket.
  *
  *   sbcctl [-s SOCKET | -c CONFIG] [--json] status|workers|
- *          registrations [AOR]|reload
+ *          registrations [AOR]|dialogs|dialog end CALL-ID|backends|
+ *          health|reload
  *
  * The socket is the one given with -s, else control.socket of the config
  * file given with -c, else the built-in default. sbcctl sends one request
  * line, prints the answer's body on stdout and exits 0, or prints the
  * error on stderr and exits 1 (a note on a partial answer goes to stderr
  * too, with exit 0). The protocol is in daemon/control.h.
+ *
+ * `health` is for keepalived's track_script, run every second: it waits
+ * at most HEALTH_TIMEOUT_MS for sbcd, and a supervisor that does not answer
+ * in that time is unhealthy.
  */
 
 #include <getopt.h>
@@ -27,6 +32,7 @@
 enum {
 	EXIT_USAGE = 2,
 	TIMEOUT_MS = 30000,              /* for each read of the answer */
+	HEALTH_TIMEOUT_MS = 800,         /* for the whole health answer */
 	ANSWER_MAX = 256 * 1024 * 1024,  /* bytes kept of an answer */
 	REQ_SIZE = 512,
 };
@@ -48,6 +54,9 @@ static void usage(FILE *out)
 		"  registrations [AOR]  live bindings, all or one AOR's\n"
 		"  dialogs              calls: state, age, legs, last pings\n"
 		"  dialog end CALL-ID   end a call: BYE to both legs\n"
+		"  backends             each backend: state, calls, probes\n"
+		"  health               exit 0 if sbcd is healthy, else 1 "
+		"and why\n"
 		"  reload               re-read the configuration file\n");
 }
 
@@ -88,7 +97,8 @@ static int request_build(char *req, size_t size, int argc, char *argv[],
 	const char *arg = argc > 1 ? argv[1] : NULL;
 	bool known = !strcmp(cmd, "status") || !strcmp(cmd, "workers") ||
 		!strcmp(cmd, "registrations") || !strcmp(cmd, "reload") ||
-		!strcmp(cmd, "dialogs");
+		!strcmp(cmd, "dialogs") || !strcmp(cmd, "backends") ||
+		!strcmp(cmd, "health");
 
 	if (!strcmp(cmd, "dialog")) {
 		/* the only two-word command: "dialog end CALL-ID" */
@@ -166,16 +176,22 @@ static int send_all(int fd, const char *p, size_t len)
 }
 
 
-/* Read until sbcd closes the connection, each read bounded in time. */
-static int answer_read(struct mbuf *mb, int fd)
+/* Read until sbcd closes the connection, each read bounded in time, and
+ * the whole answer too when deadline (ms, tmr_jiffies) is set. */
+static int answer_read(struct mbuf *mb, int fd, uint64_t deadline)
 {
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		uint64_t now = tmr_jiffies();
 		uint8_t buf[65536];
 		ssize_t n;
 		int r;
 
-		r = poll(&pfd, 1, TIMEOUT_MS);
+		if (deadline && now >= deadline)
+			return ETIMEDOUT;
+
+		r = poll(&pfd, 1, deadline ? (int)(deadline - now) :
+			 TIMEOUT_MS);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -238,8 +254,9 @@ static int answer_print(struct mbuf *mb)
 }
 
 
-static int run(const char *sock, const char *req)
+static int run(const char *sock, const char *req, uint64_t limit_ms)
 {
+	uint64_t deadline = limit_ms ? tmr_jiffies() + limit_ms : 0;
 	struct mbuf *mb;
 	int fd = -1, err, status = EXIT_FAILURE;
 
@@ -255,7 +272,12 @@ static int run(const char *sock, const char *req)
 	 * a request it did not take is no error, its answer says why */
 	err = send_all(fd, req, strlen(req));
 	if (!err || err == EPIPE || err == ECONNRESET)
-		err = answer_read(mb, fd);
+		err = answer_read(mb, fd, deadline);
+	if (err == ETIMEDOUT && limit_ms) {
+		(void)re_fprintf(stderr, "sbcctl: sbcd does not answer within "
+				 "%llu ms\n", (unsigned long long)limit_ms);
+		goto out;
+	}
 	if (err) {
 		(void)re_fprintf(stderr, "sbcctl: %s: %m\n", sock, err);
 		goto out;
@@ -323,7 +345,8 @@ int main(int argc, char *argv[])
 		sock = cfgsock;
 	}
 
-	status = run(sock, req);
+	status = run(sock, req, !strcmp(argv[optind], "health") ?
+		     HEALTH_TIMEOUT_MS : 0);
 	mem_deref(cfgsock);
 
 	return status;

@@ -27,5 +27,9 @@ void sbc_show_registrations(struct sbc_ctl_reply *rep,
 			    bool json);
 void sbc_show_dialogs(struct sbc_ctl_reply *rep, const struct sbc_show *s,
 		      bool json);
+void sbc_show_backends(struct sbc_ctl_reply *rep, const struct sbc_show *s,
+		       bool json);
+void sbc_show_health(struct sbc_ctl_reply *rep, const struct sbc_show *s,
+		     bool json);
 void sbc_show_dialog_end(struct sbc_ctl_reply *rep, const struct sbc_show *s,
 			 struct sbc_pool *pool, const char *callid, bool json);

@@ -46,6 +46,7 @@
 #include "daemon/pidfile.h"
 #include "daemon/pool.h"
 #include "daemon/reload.h"
+#include "daemon/backends.h"
 #include "daemon/show.h"
 #include "daemon/supervisor.h"
 
@@ -174,7 +175,7 @@ static void signal_read(int flags, void *arg)
 				   sup->cfg->path ? sup->cfg->path :
 				   "built-in defaults");
 			memset(&rl, 0, sizeof(rl));
-			(void)sbc_reload(&sup->cfg, sup->pool, &rl);
+			(void)sbc_reload(&sup->cfg, sup->pool, sup->shm, &rl);
 			break;
 
 		case SIGTERM:
@@ -281,7 +282,7 @@ static void control_reload(struct supervisor *sup, struct sbc_ctl_reply *rep,
 
 	sbc_notice("control: reloading %s", sup->cfg->path ?
 		   sup->cfg->path : "built-in defaults");
-	(void)sbc_reload(&sup->cfg, sup->pool, &rl);
+	(void)sbc_reload(&sup->cfg, sup->pool, sup->shm, &rl);
 
 	if (rl.result >= SBC_RELOAD_REFUSED) {
 		rep->failed = true;
@@ -346,6 +347,14 @@ static void control_request(struct sbc_ctl_reply *rep,
 		sbc_show_dialog_end(rep, &show, sup->pool, req->arg,
 				    req->json);
 		break;
+
+	case SBC_CTL_BACKENDS:
+		sbc_show_backends(rep, &show, req->json);
+		break;
+
+	case SBC_CTL_HEALTH:
+		sbc_show_health(rep, &show, req->json);
+		break;
 	}
 }
 
@@ -384,6 +393,12 @@ static int shared_make(struct supervisor *sup)
 	}
 
 	sbc_log_print(SBC_LOG_INFO, layout_print, sup->shm);
+
+	err = sbc_backends_assign(sup->shm, cfg);
+	if (err) {
+		sbc_error("cannot give the backends their slots: %m", err);
+		return err;
+	}
 
 	if (cfg->huge_pages && !sbc_shm_huge(sup->shm))
 		sbc_warn("memory.huge_pages is set but the host has not "

@@ -2,6 +2,7 @@
  * The segment's layout, private to shm/.
  *
  *   header | writer blocks (each with its change ring) | reg table | dlg table
+ *   | backend slots
  *
  * Every part is addressed by an offset from the start of the segment and
  * aligned to a cache line. A table is an array of 64-bit slot control words
@@ -17,7 +18,7 @@
 #define SBC_SHM_MAGIC 0x31304d5344434253ull  /* "SBCDSM01" little-endian */
 
 enum {
-	SBC_SHM_LAYOUT = 2,   /* 2: dialogs with CSeq shifts, pings, reasons */
+	SBC_SHM_LAYOUT = 3,   /* 3: backend slots */
 	SBC_CACHELINE  = 64,
 };
 
@@ -58,7 +59,9 @@ struct sbc_shm_hdr {
 	uint64_t wblk_size;       /* bytes per writer block, ring included */
 	uint32_t ring_size;
 	uint32_t pad;
-	uint8_t  fill[SBC_CACHELINE - 48];
+	uint64_t bk_off;          /* SBC_BK_SLOTS records of struct sbc_bk */
+	uint32_t bk_size;         /* bytes per record */
+	uint32_t pad2;
 	struct sbc_tbl_hdr tbl[SBC_TBL_COUNT];
 };
 

@@ -33,6 +33,8 @@
 #include "shm/ring.h"
 #include "shm/layout.h"
 #include "shm/handle.h"
+#include "shm/field.h"
+#include "shm/backend.h"
 
 
 enum {
@@ -103,6 +105,10 @@ static void layout_make(struct sbc_shm_hdr *hdr, const struct sbc_shm_conf *conf
 				 (uint64_t)th->slots * th->rec_size);
 	}
 
+	hdr->bk_off  = off;
+	hdr->bk_size = (uint32_t)align_line(sizeof(struct sbc_bk));
+	off += (uint64_t)hdr->bk_size * SBC_BK_SLOTS;
+
 	hdr->size = off;
 }
 
@@ -125,7 +131,10 @@ static bool layout_valid(const struct sbc_shm_hdr *hdr, uint64_t size)
 	    (hdr->ring_size & (hdr->ring_size - 1)) ||
 	    hdr->wblk_size < sizeof(struct sbc_wblk) +
 			     (uint64_t)hdr->ring_size * 16 ||
-	    !span_ok(hdr->wblk_off, hdr->wblk_size * hdr->writers, size))
+	    !span_ok(hdr->wblk_off, hdr->wblk_size * hdr->writers, size) ||
+	    hdr->bk_size != align_line(sizeof(struct sbc_bk)) ||
+	    !span_ok(hdr->bk_off, (uint64_t)hdr->bk_size * SBC_BK_SLOTS,
+		     size))
 		return false;
 
 	for (i = 0; i < SBC_TBL_COUNT; i++) {
@@ -436,6 +445,9 @@ int sbc_shm_layout_print(struct re_printf *pf, const struct sbc_shm *shm)
 				  mib(sbc_shm_table_bytes(shm, i)));
 	}
 
+	err |= re_hprintf(pf, " backends %u slots x %u B = %.1f MiB;",
+			  SBC_BK_SLOTS, hdr->bk_size,
+			  mib((uint64_t)hdr->bk_size * SBC_BK_SLOTS));
 	err |= re_hprintf(pf, " %u writers x %u-change ring = %.1f MiB",
 			  hdr->writers, hdr->ring_size,
 			  mib(hdr->wblk_size * hdr->writers));

@@ -26,7 +26,7 @@
 #define STATS_MAGIC 0x31305453434253ull   /* "SBCST01" little-endian */
 
 enum {
-	STATS_LAYOUT = 1,
+	STATS_LAYOUT = 2,     /* 2: heartbeats */
 	CACHELINE = 64,
 	WORKERS_MAX = 255,
 };
@@ -43,6 +43,7 @@ struct stats_hdr {
 
 struct stats_row {
 	_Atomic uint64_t v[SBC_STAT_COUNT];
+	_Atomic uint64_t beat;  /* the worker's last heartbeat, sbc_now_ms */
 };
 
 _Static_assert(sizeof(struct stats_hdr) == CACHELINE, "stats header size");
@@ -300,4 +301,24 @@ uint64_t sbc_stats_get(const struct sbc_stats *stats, uint32_t worker,
 const char *sbc_stats_name(enum sbc_stat stat)
 {
 	return stat < SBC_STAT_COUNT ? stat_names[stat] : "?";
+}
+
+
+/* The worker's loop ran at `now` (ms): what `sbcctl health` looks at. */
+void sbc_stats_beat(struct sbc_stats *stats, uint32_t worker, uint64_t now)
+{
+	if (stats && worker < stats->workers)
+		atomic_store_explicit(&stats_row(stats, worker)->beat, now,
+				      memory_order_relaxed);
+}
+
+
+/* The worker's last heartbeat, 0 for none yet. */
+uint64_t sbc_stats_last_beat(const struct sbc_stats *stats, uint32_t worker)
+{
+	if (!stats || worker >= stats->workers)
+		return 0;
+
+	return atomic_load_explicit(&stats_row(stats, worker)->beat,
+				    memory_order_relaxed);
 }

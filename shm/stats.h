@@ -4,7 +4,8 @@
  * A second small memfd beside the segment: one row of counters per worker,
  * each row written only by its worker (relaxed atomics, no contention),
  * read by anyone. Counters are cumulative across a worker's restarts;
- * gauges (the _NOW ones) are reset by the worker when it starts.
+ * gauges (the _NOW ones) are reset by the worker when it starts. Each row
+ * also holds its worker's heartbeat, written every 200 ms by its loop.
  */
 
 enum sbc_stat {
@@ -38,3 +39,5 @@ void sbc_stats_set(struct sbc_stats *stats, uint32_t worker,
 uint64_t sbc_stats_get(const struct sbc_stats *stats, uint32_t worker,
 		       enum sbc_stat stat);
 const char *sbc_stats_name(enum sbc_stat stat);
+void sbc_stats_beat(struct sbc_stats *stats, uint32_t worker, uint64_t now);
+uint64_t sbc_stats_last_beat(const struct sbc_stats *stats, uint32_t worker);

@@ -401,6 +401,123 @@ static void test_sip_errors(void **state)
 }
 
 
+/* The default backend set, probing and failover. */
+static void test_backends_defaults(void **state)
+{
+	struct fixture *f = *state;
+	const struct sbc_config *c;
+
+	assert_int_equal(sbc_config_load(&f->cfg, NULL, f->err,
+					 sizeof(f->err)), 0);
+	c = f->cfg;
+	assert_int_equal(c->set_count, 1);
+	assert_string_equal(c->sets[0].name, "default");
+	assert_int_equal(c->sets[0].algorithm, SBC_ALG_AOR);
+	assert_int_equal(c->sets[0].count, 1);
+	assert_int_equal(c->backends[0].weight, 1);
+	assert_int_equal(c->backends[0].capacity, 0);
+	assert_false(c->backends[0].backup);
+	assert_int_equal(c->route_count, 0);
+	assert_int_equal(c->probe_interval, 10);
+	assert_int_equal(c->probe_down_after, 3);
+	assert_int_equal(c->probe_up_after, 2);
+	assert_false(sbc_codes_has(&c->probe_alive, 404));
+	assert_true(sbc_codes_has(&c->failover_codes, 408));
+	assert_true(sbc_codes_has(&c->failover_codes, 503));
+	assert_false(sbc_codes_has(&c->failover_codes, 486));
+	assert_int_equal(c->failover_timeout, 3000);
+	assert_int_equal(c->failover_attempts, 3);
+}
+
+
+static void test_backends_sets(void **state)
+{
+	struct fixture *f = *state;
+	static const char text[] =
+		"routes = ( { prefix = \"00\"; set = \"pstn\"; },\n"
+		"  { domain = \"b.example.com\"; set = \"pbx\"; } );\n"
+		"backends = (\n"
+		"  { name = \"pbx\"; algorithm = \"least-loaded\";\n"
+		"    members = ( { uri = \"sip:10.0.0.1\"; weight = 2;\n"
+		"                  capacity = 10; },\n"
+		"                \"sip:10.0.0.2:5080\",\n"
+		"                { uri = \"sip:10.0.0.3\"; backup = true; } );"
+		" },\n"
+		"  { name = \"pstn\"; members = [ \"sip:10.0.1.1\" ]; } );\n"
+		"probe = { interval = 0; down_after = 5; alive = [ 404, 405 ]; };"
+		"\nfailover = { codes = [ 486 ]; timeout = 500; attempts = 1; };"
+		"\n";
+	const struct sbc_config *c;
+
+	conf_write(f, text);
+	if (sbc_config_load(&f->cfg, f->path, f->err, sizeof(f->err)))
+		fail_msg("%s", f->err);
+	c = f->cfg;
+
+	assert_int_equal(c->set_count, 2);
+	assert_int_equal(c->backend_count, 4);
+	assert_int_equal(c->sets[0].algorithm, SBC_ALG_LEAST_LOADED);
+	assert_int_equal(c->sets[0].first, 0);
+	assert_int_equal(c->sets[0].count, 3);
+	assert_int_equal(c->sets[1].first, 3);
+	assert_int_equal(c->sets[1].count, 1);
+	assert_int_equal(c->backends[0].weight, 2);
+	assert_int_equal(c->backends[0].capacity, 10);
+	assert_int_equal(sa_port(&c->backends[1].addr), 5080);
+	assert_true(c->backends[2].backup);
+	assert_int_equal(c->backends[3].set, 1);
+	assert_int_equal(c->route_count, 2);
+	assert_string_equal(c->routes[0].prefix, "00");
+	assert_int_equal(c->routes[0].set, 1);
+	assert_string_equal(c->routes[1].domain, "b.example.com");
+	assert_int_equal(c->routes[1].set, 0);
+	assert_int_equal(c->probe_interval, 0);
+	assert_int_equal(c->probe_down_after, 5);
+	assert_true(sbc_codes_has(&c->probe_alive, 405));
+	assert_true(sbc_codes_has(&c->failover_codes, 486));
+	assert_false(sbc_codes_has(&c->failover_codes, 503));
+	assert_int_equal(c->failover_timeout, 500);
+	assert_int_equal(c->failover_attempts, 1);
+}
+
+
+static void test_backends_errors(void **state)
+{
+	struct fixture *f = *state;
+
+	expect_error(f, "backends = ( { name = \"a\"; algorithm = \"random\";"
+		     " members = [ \"sip:10.0.0.1\" ]; } );", EINVAL, 1,
+		     "must be one of round-robin");
+	expect_error(f, "backends = ( { name = \"a\";\n members = [ ]; } );",
+		     EINVAL, 2, "'members' must be a non-empty list");
+	expect_error(f, "backends = ( { members = [ \"sip:10.0.0.1\" ]; } );",
+		     EINVAL, 1, "needs 'name'");
+	expect_error(f, "backends = ( { name = \"a\"; members = "
+		     "[ \"sip:10.0.0.1\" ]; },\n{ name = \"a\"; members = "
+		     "[ \"sip:10.0.0.2\" ]; } );", EINVAL, 2, "two sets");
+	expect_error(f, "backends = ( { name = \"a\"; members = "
+		     "[ \"sip:10.0.0.1\" ]; },\n{ name = \"b\"; members = "
+		     "[ \"sip:10.0.0.1\" ]; } );", EINVAL, 2,
+		     "already in set \"a\"");
+	expect_error(f, "backends = ( { name = \"a\"; members = (\n"
+		     "{ uri = \"sip:10.0.0.1\"; weight = 0; } ); } );", EINVAL,
+		     2, "'weight' is 0");
+	expect_error(f, "backends = ( { name = \"a\"; members = (\n"
+		     "{ uri = \"sip:10.0.0.1\"; wieght = 2; } ); } );", EINVAL,
+		     2, "unknown key 'wieght'");
+	expect_error(f, "backends = ( \"sip:10.0.0.1\", 5 );", EINVAL, 1,
+		     "not both");
+	expect_error(f, "routes = ( { prefix = \"9\"; set = \"nope\"; } );",
+		     EINVAL, 1, "no such set");
+	expect_error(f, "routes = ( { prefix = \"9\"; } );", EINVAL, 1,
+		     "needs 'set'");
+	expect_error(f, "probe = { alive = [ 99 ]; };", EINVAL, 1,
+		     "'probe.alive' holds status codes");
+	expect_error(f, "failover = { attempts = 0; };", EINVAL, 1,
+		     "'failover.attempts' is 0");
+}
+
+
 static void test_shipped_is_default(void **state)
 {
 	struct fixture *f = *state;
@@ -441,6 +558,18 @@ static void test_shipped_is_default(void **state)
 	assert_int_equal(f->cfg->ping_interval, def->ping_interval);
 	assert_int_equal(f->cfg->max_duration, def->max_duration);
 	assert_null(f->cfg->cdr_file);
+	assert_int_equal(f->cfg->set_count, def->set_count);
+	assert_string_equal(f->cfg->sets[0].name, def->sets[0].name);
+	assert_int_equal(f->cfg->sets[0].algorithm, def->sets[0].algorithm);
+	assert_int_equal(f->cfg->probe_interval, def->probe_interval);
+	assert_int_equal(f->cfg->probe_down_after, def->probe_down_after);
+	assert_int_equal(f->cfg->probe_up_after, def->probe_up_after);
+	assert_memory_equal(&f->cfg->probe_alive, &def->probe_alive,
+			    sizeof(def->probe_alive));
+	assert_memory_equal(&f->cfg->failover_codes, &def->failover_codes,
+			    sizeof(def->failover_codes));
+	assert_int_equal(f->cfg->failover_timeout, def->failover_timeout);
+	assert_int_equal(f->cfg->failover_attempts, def->failover_attempts);
 
 	mem_deref(def);
 }
@@ -487,6 +616,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sip_valid, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_sip_errors, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_backends_defaults, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_backends_sets, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_backends_errors, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shipped_is_default, setup,
 						teardown),

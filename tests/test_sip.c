@@ -16,7 +16,9 @@
 #include "shm/field.h"
 #include "shm/shm.h"
 #include "cfg/config.h"
+#include "shm/backend.h"
 #include "workers/core.h"
+#include "workers/balance.h"
 
 enum {
 	L_ACCESS_UDP = 0,
@@ -29,6 +31,7 @@ struct fixture {
 	struct sbc_config cfg;
 	struct sbc_listener_conf lst[L_COUNT];
 	struct sbc_backend_conf be[1];
+	struct sbc_bk_view view;       /* backend 0 in slot 0 */
 	struct sbc_core core;
 };
 
@@ -62,6 +65,9 @@ static int setup(void **state)
 
 	f->core.cfg = &f->cfg;
 	f->core.workers = 1;
+	f->view.slot[0].known = true;
+	f->view.slot[0].addr = f->be[0].addr;
+	f->core.bk = &f->view;
 
 	*state = f;
 

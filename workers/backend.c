@@ -1,40 +1,104 @@
 /*
- * The backend set, as far as this version goes: a list of addresses,
- * reached over UDP from the core side. A user always reaches the same
- * backend (hash of its AOR), so its registration and its calls meet on the
- * backend that knows it. Algorithms, probing and failover come with the
- * backend issue.
+ * What a worker knows of the backends: for each slot of the shared
+ * backend table (shm/backend.h) that its configuration names, or that a
+ * reload removed while calls were still on it, the address and the
+ * configured backend it is. Rebuilt whenever the configuration changes;
+ * the supervisor gave every backend its slot before the worker got it.
+ *
+ * A request from the core side is taken only from one of these
+ * addresses, so a backend a reload removed can still end its calls.
  */
 
+#include <string.h>
 #include <re.h>
 #include "cfg/log.h"
 #include "shm/field.h"
 #include "shm/shm.h"
+#include "shm/backend.h"
 #include "cfg/config.h"
 #include "workers/core.h"
+#include "workers/balance.h"
 
 
-int sbc_backend_pick(const struct sbc_core *core, const struct pl *key,
-		     uint16_t *idxp)
+static void view_destructor(void *arg)
 {
-	if (!core->cfg->backend_count)
-		return ENOENT;
+	struct sbc_bk_view *v = arg;
 
-	*idxp = (uint16_t)(hash_joaat_pl_ci(key) % core->cfg->backend_count);
+	mem_deref(v->cur);
+	mem_deref(v->rr);
+}
+
+
+static void view_mark_removed(struct sbc_bk_view *v, const struct sbc_shm *shm)
+{
+	for (uint32_t i = 0; i < SBC_BK_SLOTS; i++) {
+		const struct sbc_bk *bk = sbc_bk_slot(shm, i);
+
+		if (v->slot[i].known ||
+		    atomic_load(&bk->use) != SBC_BK_REMOVED ||
+		    sbc_addr_get(&bk->addr, &v->slot[i].addr))
+			continue;
+
+		v->slot[i].known = true;
+		v->slot[i].backend = -1;
+	}
+}
+
+
+/* The view of the running configuration; the old one goes. */
+int sbc_backend_apply(struct sbc_core *core)
+{
+	const struct sbc_config *cfg = core->cfg;
+	struct sbc_bk_view *v;
+
+	v = mem_zalloc(sizeof(*v), view_destructor);
+	if (!v)
+		return ENOMEM;
+
+	v->rr  = mem_zalloc((cfg->set_count + 1) * sizeof(*v->rr), NULL);
+	v->cur = mem_zalloc((cfg->backend_count + 1) * sizeof(*v->cur), NULL);
+	if (!v->rr || !v->cur) {
+		mem_deref(v);
+		return ENOMEM;
+	}
+
+	for (uint32_t i = 0; i < cfg->backend_count; i++) {
+		const struct sbc_backend_conf *b = &cfg->backends[i];
+		uint16_t slot;
+
+		v->by_backend[i] = SBC_BK_NONE;
+		if (sbc_bk_find(core->shm, b->uri, &slot)) {
+			sbc_warn("backend %s has no slot: not used", b->uri);
+			continue;
+		}
+
+		v->by_backend[i] = slot;
+		v->slot[slot].known = true;
+		v->slot[slot].backend = (int32_t)i;
+		v->slot[slot].addr = b->addr;
+	}
+
+	view_mark_removed(v, core->shm);
+
+	mem_deref(core->bk);
+	core->bk = v;
 
 	return 0;
 }
 
 
-/* Is `addr` a backend's address (its IP, and its port if match_port)? */
+/* Is `addr` a backend's (its IP, and its port if match_port)? Its slot. */
 bool sbc_backend_find(const struct sbc_core *core, const struct sa *addr,
-		      bool match_port, uint16_t *idxp)
+		      bool match_port, uint16_t *slotp)
 {
-	for (uint32_t i = 0; i < core->cfg->backend_count; i++) {
-		if (sa_cmp(&core->cfg->backends[i].addr, addr,
+	const struct sbc_bk_view *v = core->bk;
+
+	for (uint32_t i = 0; v && i < SBC_BK_SLOTS; i++) {
+		if (v->slot[i].known &&
+		    sa_cmp(&v->slot[i].addr, addr,
 			   match_port ? SA_ALL : SA_ADDR)) {
-			if (idxp)
-				*idxp = (uint16_t)i;
+			if (slotp)
+				*slotp = (uint16_t)i;
 			return true;
 		}
 	}
@@ -43,16 +107,26 @@ bool sbc_backend_find(const struct sbc_core *core, const struct sa *addr,
 }
 
 
-/* Where a request to backend idx goes: addr, or the backend's own. */
-int sbc_backend_dest(const struct sbc_core *core, uint16_t idx,
+/* The URI of a backend slot, for CDRs and logs (NULL if unknown). */
+const char *sbc_backend_uri(const struct sbc_core *core, uint16_t slot)
+{
+	const struct sbc_bk *bk = sbc_bk_slot(core->shm, slot);
+
+	return bk && atomic_load(&bk->use) != SBC_BK_FREE ? bk->uri : NULL;
+}
+
+
+/* Where a request to backend slot goes: addr, or the backend's own. */
+int sbc_backend_dest(const struct sbc_core *core, uint16_t slot,
 		     const struct sa *addr, struct sbc_dest *dst)
 {
+	const struct sbc_bk_view *v = core->bk;
 	const struct sa *to;
 
-	if (idx >= core->cfg->backend_count)
+	if (!v || slot >= SBC_BK_SLOTS || !v->slot[slot].known)
 		return EINVAL;
 
-	to = addr ? addr : &core->cfg->backends[idx].addr;
+	to = addr ? addr : &v->slot[slot].addr;
 
 	dst->conn = 0;
 	dst->tp   = SBC_TP_UDP;
@@ -60,4 +134,33 @@ int sbc_backend_dest(const struct sbc_core *core, uint16_t idx,
 
 	return sbc_listener_find(core, SBC_SIDE_CORE, SBC_TP_UDP, sa_af(to),
 				 &dst->listener);
+}
+
+
+static bool route_match(const struct sbc_route_conf *r,
+			const struct sip_msg *msg)
+{
+	if (r->prefix && (msg->uri.user.l < strlen(r->prefix) ||
+			  memcmp(msg->uri.user.p, r->prefix,
+				 strlen(r->prefix))))
+		return false;
+
+	if (r->domain && pl_strcasecmp(&msg->uri.host, r->domain))
+		return false;
+
+	return true;
+}
+
+
+/* The set a new request goes to: the first route it matches, else the
+ * first set. */
+uint32_t sbc_backend_route(const struct sbc_core *core,
+			   const struct sip_msg *msg)
+{
+	for (uint32_t i = 0; i < core->cfg->route_count; i++) {
+		if (route_match(&core->cfg->routes[i], msg))
+			return core->cfg->routes[i].set;
+	}
+
+	return 0;
 }

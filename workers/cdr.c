@@ -28,6 +28,8 @@
 #include "shm/dlg.h"
 #include "cfg/config.h"
 #include "workers/core.h"
+#include "shm/backend.h"
+#include "workers/balance.h"
 #include "workers/timer.h"
 #include "workers/uac.h"
 #include "workers/dialog.h"
@@ -90,8 +92,7 @@ static const char *ended_by(const struct sbc_dlg *rec)
 static int cdr_print(struct re_printf *pf, const struct sbc_core *core,
 		     const struct sbc_dlg *rec)
 {
-	const char *backend = rec->backend < core->cfg->backend_count ?
-		core->cfg->backends[rec->backend].uri : NULL;
+	const char *backend = sbc_backend_uri(core, rec->backend);
 	uint64_t dur = rec->answer && rec->end > rec->answer ?
 		rec->end - rec->answer : 0;
 	int err;

@@ -14,6 +14,8 @@
 struct sbc_tp;
 struct sbc_stats;
 struct sbc_stx;
+struct sbc_bk_view;
+struct sbc_probes;
 
 /* Where a message goes, or where it came from. */
 struct sbc_dest {
@@ -47,6 +49,8 @@ struct sbc_core {
 	struct hash *holds;          /* connection -> bindings (holds.c) */
 	struct hash *uac;            /* sbcd's own requests, by branch */
 	struct hash *dlgs;           /* dialogs, by Call-ID (dialog.c) */
+	struct sbc_bk_view *bk;      /* the backends (backend.c) */
+	struct sbc_probes *probes;   /* probing of backends (probe.c) */
 	uint32_t dialogs;            /* of which not ended */
 	int cdr_fd;                  /* cdr.file, or -1 */
 	uint64_t branch_seq;
@@ -96,12 +100,11 @@ int  sbc_listener_hostport(struct re_printf *pf,
 const char *sbc_via_transport(enum sbc_transport tp);
 bool sbc_core_is_local(const struct sbc_core *core, const struct uri *uri);
 
-/* backend.c */
-int  sbc_backend_pick(const struct sbc_core *core, const struct pl *key,
-		      uint16_t *idxp);
+/* backend.c: backend slots (shm/backend.h) by address; more in
+ * balance.h */
 bool sbc_backend_find(const struct sbc_core *core, const struct sa *addr,
-		      bool match_port, uint16_t *idxp);
-int  sbc_backend_dest(const struct sbc_core *core, uint16_t idx,
+		      bool match_port, uint16_t *slotp);
+int  sbc_backend_dest(const struct sbc_core *core, uint16_t slot,
 		      const struct sa *addr, struct sbc_dest *dst);
 
 /* reply.c: responses sbcd makes itself */
@@ -122,7 +125,7 @@ struct sbc_fwd {
 	unsigned routes_popped;      /* leading Route values that were ours */
 	bool record_route;
 	const struct sbc_dest *rr_user; /* Record-Route: the access-side peer */
-	uint16_t rr_backend;
+	uint16_t rr_backend;         /* its slot */
 	bool rewrite_contact;        /* access side: Contact -> source */
 	uint32_t cseq;               /* CSeq number to send, 0: unchanged */
 	re_printf_h *contact_h;      /* or: print Contact values with this */

@@ -29,6 +29,8 @@
 #include "shm/stats.h"
 #include "cfg/config.h"
 #include "workers/core.h"
+#include "shm/backend.h"
+#include "workers/balance.h"
 #include "workers/timer.h"
 #include "workers/uac.h"
 #include "workers/dialog.h"
@@ -140,6 +142,11 @@ void sbc_dialog_finish(struct sbc_dialog *dlg)
 	sbc_dialog_timers_stop(dlg);
 	dlg->uac[SBC_DLG_CALLER] = mem_deref(dlg->uac[SBC_DLG_CALLER]);
 	dlg->uac[SBC_DLG_CALLEE] = mem_deref(dlg->uac[SBC_DLG_CALLEE]);
+
+	if (dlg->bk_held)
+		sbc_bk_release(sbc_bk_slot(core->shm, dlg->rec.backend),
+			       sbc_writer_index(core->w));
+	dlg->bk_held = false;
 
 	if (dlg->rec.reason != SBC_DLG_NOT_ENDED)
 		sbc_cdr_write(core, &dlg->rec);
@@ -262,6 +269,7 @@ static int rec_from_invite(struct sbc_dlg *rec, const struct sbc_core *core,
 	rec->setup = sbc_now_ms();
 	rec->state = SBC_DLG_EARLY;
 	rec->callee.cseq = msg->cseq.num;
+	rec->backend = SBC_BK_NONE;
 	if (in->side == SBC_SIDE_CORE)
 		(void)sbc_backend_find(core, &in->src.addr, false,
 				       &rec->backend);
@@ -379,6 +387,15 @@ void sbc_dialog_answered(struct sbc_dialog *dlg, const struct sbc_dest *dst,
 
 	sbc_dialog_sync(dlg);
 	sbc_dialog_timers_start(dlg);
+}
+
+
+/* The branch to backend slot answered: the call keeps the place the
+ * branch took there until it ends (the backend's capacity). */
+void sbc_dialog_hold_backend(struct sbc_dialog *dlg, uint16_t slot)
+{
+	dlg->rec.backend = slot;
+	dlg->bk_held = true;
 }
 
 

@@ -1,7 +1,7 @@
 /*
  * Dialogs of this worker's Call-IDs, private to workers/ (see dialog.c).
- * Include "shm/dlg.h", "workers/core.h", "workers/timer.h" and
- * "workers/uac.h" first.
+ * Include "shm/dlg.h", "shm/backend.h", "workers/core.h",
+ * "workers/timer.h" and "workers/uac.h" first.
  */
 
 struct sbc_uac;
@@ -16,6 +16,7 @@ struct sbc_dialog {
 				      * day of silence that forgets it */
 	struct sbc_uac *uac[2];      /* ping or BYE in flight, by leg */
 	bool in_table;               /* rec is in the shared table */
+	bool bk_held;                /* holds a place on rec.backend */
 };
 
 static inline struct sbc_dlg_leg *sbc_dialog_leg(struct sbc_dialog *dlg,
@@ -32,6 +33,7 @@ int  sbc_dialog_new(struct sbc_dialog **dlgp, struct sbc_core *core,
 void sbc_dialog_answered(struct sbc_dialog *dlg, const struct sbc_dest *dst,
 			 const struct sbc_in *rsp);
 void sbc_dialog_setup_final(struct sbc_dialog *dlg, uint16_t scode);
+void sbc_dialog_hold_backend(struct sbc_dialog *dlg, uint16_t slot);
 struct sbc_dialog *sbc_dialog_request(struct sbc_core *core,
 				      const struct sbc_in *in,
 				      uint32_t *cseqp);

@@ -14,10 +14,26 @@
 #include "shm/shm.h"
 #include "shm/dlg.h"
 #include "cfg/config.h"
+#include "shm/backend.h"
 #include "workers/core.h"
 #include "workers/timer.h"
 #include "workers/uac.h"
 #include "workers/dialog.h"
+
+
+/* A call the access side made holds its place on its backend again
+ * (shm/backend.c: the previous incarnation's places were given back). */
+static void backend_hold(struct sbc_core *core, struct sbc_dialog *dlg)
+{
+	struct sbc_bk *bk = sbc_bk_slot(core->shm, dlg->rec.backend);
+
+	if (!bk || sbc_listener_side(core, dlg->rec.caller.listener) !=
+	    SBC_SIDE_ACCESS)
+		return;
+
+	if (sbc_bk_reserve(bk, sbc_writer_index(core->w), 0))
+		dlg->bk_held = true;
+}
 
 
 static void take_over(struct sbc_core *core, const struct sbc_dlg *rec)
@@ -36,6 +52,7 @@ static void take_over(struct sbc_core *core, const struct sbc_dlg *rec)
 		break;
 
 	case SBC_DLG_CONFIRMED:
+		backend_hold(core, dlg);
 		sbc_dialog_sync(dlg);
 		sbc_dialog_timers_start(dlg);
 		break;

@@ -14,6 +14,7 @@
 #include "shm/shm.h"
 #include "shm/dlg.h"
 #include "cfg/config.h"
+#include "shm/backend.h"
 #include "workers/core.h"
 #include "workers/timer.h"
 #include "workers/uac.h"

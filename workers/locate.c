@@ -21,6 +21,7 @@
 #include "shm/shm.h"
 #include "shm/reg.h"
 #include "cfg/config.h"
+#include "shm/backend.h"
 #include "workers/core.h"
 #include "workers/timer.h"
 #include "workers/txn.h"
@@ -110,7 +111,7 @@ static void locate_fork(struct sbc_core *core, const struct sbc_in *in,
 			const struct located *loc)
 {
 	struct sbc_stx *stx = NULL;
-	uint16_t backend = 0;
+	uint16_t backend = SBC_BK_NONE;
 	unsigned started = 0;
 	int err;
 

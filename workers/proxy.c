@@ -12,9 +12,10 @@
  * 6. A Route naming sbcd: an in-dialog request, loose-routed. From the
  *    core it goes to the user recorded in sbcd's Record-Route; from the
  *    access side to a backend and nowhere else.
- * 7. Otherwise, from the access side: to the user's backend; nothing from
- *    the access side is routed anywhere but a backend (no open relay).
- *    From the core side: to a registered user (locate.c).
+ * 7. Otherwise, from the access side: to a backend of the set its route
+ *    picks (balance.c), a new call with failover (failover.c); nothing
+ *    from the access side is routed anywhere but a backend (no open
+ *    relay). From the core side: to a registered user (locate.c).
  *
  * A request inside a tracked dialog shows the call is alive and may get
  * a new CSeq number (dialog.c); a party's BYE ends the dialog when it is
@@ -29,6 +30,8 @@
 #include "shm/stats.h"
 #include "cfg/config.h"
 #include "workers/core.h"
+#include "shm/backend.h"
+#include "workers/balance.h"
 #include "workers/timer.h"
 #include "workers/txn.h"
 #include "shm/dlg.h"
@@ -179,16 +182,49 @@ static int user_key(struct re_printf *pf, const struct sip_msg *msg)
 }
 
 
+/* A new call from the access side: to a backend of its set, with
+ * failover (failover.c); 503 when no backend can take it. */
+static void proxy_call(struct sbc_core *core, const struct sbc_in *in)
+{
+	uint32_t set = sbc_backend_route(core, in->msg);
+	struct sbc_stx *stx = NULL;
+	struct sbc_fwd fwd;
+	int err;
+
+	sbc_stats_add(core->stats, core->index, SBC_STAT_CALLS, 1);
+
+	err = sbc_txn_new(&stx, core, in, true);
+	if (err) {
+		(void)sbc_reply(core, in, err == ENOSPC ? 503 : 500,
+				err == ENOSPC ? "Service Unavailable" :
+				"Server Internal Error", NULL);
+		return;
+	}
+
+	memset(&fwd, 0, sizeof(fwd));
+	fwd.record_route    = true;
+	fwd.rewrite_contact = true;
+
+	err = sbc_failover_start(stx, set, &fwd);
+	if (err) {
+		sbc_info("no backend of set %s can take a call (%r)",
+			 core->cfg->sets[set].name, &in->msg->callid);
+		sbc_txn_fail(stx, 503, "Service Unavailable");
+	}
+}
+
+
 /*
  * The backend an access-side request goes to: the next Route or the
  * Request-URI when either is a backend, else the dialog's (from sbcd's
- * Record-Route), else the user's.
+ * Record-Route), else the one its set picks for the user.
  */
-static int access_backend(const struct sbc_core *core,
+static int access_backend(struct sbc_core *core,
 			  const struct sbc_in *in, const struct sbc_route *rt,
 			  struct sbc_dest *dst)
 {
 	const struct sip_msg *msg = in->msg;
+	struct sbc_pick pick = {.set = 0};
 	struct sip_addr next;
 	struct sa sa;
 	uint16_t idx;
@@ -212,8 +248,12 @@ static int access_backend(const struct sbc_core *core,
 	if (rt->has_backend)
 		return sbc_backend_dest(core, rt->backend, NULL, dst);
 
-	(void)re_snprintf(key, sizeof(key), "%H", user_key, msg);
-	err = sbc_backend_pick(core, &(struct pl){key, strlen(key)}, &idx);
+	if (re_snprintf(key, sizeof(key), "%H", user_key, msg) < 0)
+		key[0] = '\0';
+	pick.set    = sbc_backend_route(core, msg);
+	pick.callid = msg->callid;
+	pl_set_str(&pick.aor, key);
+	err = sbc_backend_pick(core, &pick, &idx);
 	if (err)
 		return err;
 
@@ -227,6 +267,12 @@ static void proxy_from_access(struct sbc_core *core, const struct sbc_in *in,
 	struct sbc_dest dst;
 	struct sbc_fwd fwd;
 	int err;
+
+	if (!rt->popped && !pl_isset(&in->msg->to.tag) &&
+	    is_method(in->msg, "INVITE")) {
+		proxy_call(core, in);
+		return;
+	}
 
 	err = access_backend(core, in, rt, &dst);
 	if (err == EPERM) {
@@ -242,12 +288,9 @@ static void proxy_from_access(struct sbc_core *core, const struct sbc_in *in,
 	fwd.routes_popped   = rt->popped;
 	fwd.record_route    = !rt->popped;
 	fwd.rr_user         = &in->src;
-	fwd.rr_backend      = 0;
+	fwd.rr_backend      = SBC_BK_NONE;
 	fwd.rewrite_contact = true;
 	(void)sbc_backend_find(core, &dst.addr, false, &fwd.rr_backend);
-
-	if (!rt->popped && is_method(in->msg, "INVITE"))
-		sbc_stats_add(core->stats, core->index, SBC_STAT_CALLS, 1);
 
 	proxy_send(core, in, &dst, &fwd, true);
 }

@@ -31,6 +31,8 @@
 #include "cfg/config.h"
 #include "workers/transport.h"
 #include "workers/core.h"
+#include "shm/backend.h"
+#include "workers/balance.h"
 #include "workers/timer.h"
 #include "workers/txn.h"
 
@@ -391,7 +393,7 @@ int sbc_registrar_response(struct sbc_stx *stx, const struct sbc_in *rsp,
 	struct sbc_core *core = stx->core;
 	struct reg_state *st = stx->reg;
 	uint64_t now = sbc_now_ms();
-	uint16_t backend = 0;
+	uint16_t backend = SBC_BK_NONE;
 
 	if (rsp->msg->scode >= 300)
 		return 0;
@@ -446,8 +448,9 @@ void sbc_registrar_request(struct sbc_core *core, const struct sbc_in *in)
 	struct reg_state *st;
 	struct sbc_dest dst;
 	struct sbc_fwd fwd;
+	struct sbc_pick pick = {.set = 0};
 	unsigned contacts = 0;
-	uint16_t idx;
+	uint16_t slot;
 	int err;
 
 	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_CONTACT, contact_count,
@@ -476,10 +479,12 @@ void sbc_registrar_request(struct sbc_core *core, const struct sbc_in *in)
 		goto out;
 	}
 
-	err = sbc_backend_pick(core, &(struct pl){st->aor, strlen(st->aor)},
-			       &idx);
+	pick.set = sbc_backend_route(core, msg);
+	pl_set_str(&pick.aor, st->aor);
+	pick.by_aor = true;
+	err = sbc_backend_pick(core, &pick, &slot);
 	if (!err)
-		err = sbc_backend_dest(core, idx, NULL, &dst);
+		err = sbc_backend_dest(core, slot, NULL, &dst);
 	if (err) {
 		(void)sbc_reply(core, in, 503, "Service Unavailable", NULL);
 		goto out;

@@ -18,6 +18,8 @@
 #include "shm/shm.h"
 #include "cfg/config.h"
 #include "workers/core.h"
+#include "shm/backend.h"
+#include "workers/balance.h"
 
 
 /* WebSocket clients always send on the connection they opened, whatever
@@ -58,7 +60,9 @@ int sbc_route_print_rr(struct re_printf *pf, const struct sbc_core *core,
 
 	if (user && lc->side == SBC_SIDE_ACCESS) {
 		err |= rr_user_print(pf, user);
-		err |= re_hprintf(pf, ";" SBC_PARAM_BACKEND "=%u", backend);
+		if (backend != SBC_BK_NONE)
+			err |= re_hprintf(pf, ";" SBC_PARAM_BACKEND "=%u",
+					  backend);
 	}
 
 	err |= re_hprintf(pf, ">\r\n");
@@ -102,7 +106,8 @@ static void route_params(const struct sbc_core *core, const struct uri *uri,
 		rt->has_user = true;
 
 	if (!msg_param_decode(&uri->params, SBC_PARAM_BACKEND, &v) &&
-	    v.l <= 5 && pl_u32(&v) < core->cfg->backend_count) {
+	    v.l <= 5 && pl_u32(&v) < SBC_BK_SLOTS &&
+	    core->bk && core->bk->slot[pl_u32(&v)].known) {
 		rt->has_backend = true;
 		rt->backend = (uint16_t)pl_u32(&v);
 	}

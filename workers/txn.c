@@ -32,6 +32,8 @@
 #include "shm/stats.h"
 #include "cfg/config.h"
 #include "workers/core.h"
+#include "shm/backend.h"
+#include "workers/balance.h"
 #include "workers/timer.h"
 #include "workers/txn.h"
 #include "shm/dlg.h"
@@ -63,6 +65,7 @@ static void stx_destructor(void *arg)
 	mem_deref(stx->best);
 	mem_deref(stx->reg);
 	mem_deref(stx->dlg);
+	mem_deref(stx->fo);
 	mem_deref(stx->key);
 	mem_deref(stx->in.msg);
 
@@ -75,10 +78,23 @@ static void stx_destructor(void *arg)
 }
 
 
+/* The branch lets go of its place on its backend. */
+static void ctx_release(struct sbc_ctx *ctx)
+{
+	struct sbc_core *core = ctx->stx->core;
+
+	if (ctx->bk_held)
+		sbc_bk_release(sbc_bk_slot(core->shm, ctx->bk),
+			       sbc_writer_index(core->w));
+	ctx->bk_held = false;
+}
+
+
 static void ctx_destructor(void *arg)
 {
 	struct sbc_ctx *ctx = arg;
 
+	ctx_release(ctx);
 	sbc_timer_cancel(&ctx->retx);
 	sbc_timer_cancel(&ctx->timeout);
 	sbc_timer_cancel(&ctx->cancel_retx);
@@ -318,6 +334,7 @@ static void ctx_fail(struct sbc_ctx *ctx, uint16_t scode, const char *reason)
 	sbc_timer_cancel(&ctx->retx);
 	sbc_timer_cancel(&ctx->timeout);
 	ctx->req = mem_deref(ctx->req);
+	ctx_release(ctx);
 
 	mb = mbuf_alloc(512);
 	if (mb && !sbc_reply_print(mb, &stx->in, scode, reason, NULL))
@@ -325,6 +342,49 @@ static void ctx_fail(struct sbc_ctx *ctx, uint16_t scode, const char *reason)
 	mem_deref(mb);
 
 	stx_branch_done(stx);
+}
+
+
+/* The branch's backend failed: counted, its place given back; the call
+ * goes on to the next backend, or gets 503 when none is left. */
+static void ctx_failed_over(struct sbc_ctx *ctx)
+{
+	struct sbc_stx *stx = ctx->stx;
+	struct sbc_bk *bk = sbc_bk_slot(stx->core->shm, ctx->bk);
+	struct mbuf *mb;
+
+	if (bk)
+		atomic_fetch_add(&bk->failures, 1);
+	ctx_release(ctx);
+
+	if (!sbc_failover_next(stx))
+		return;
+
+	mb = mbuf_alloc(512);
+	if (mb && !sbc_reply_print(mb, &stx->in, 503, "Service Unavailable",
+				   NULL))
+		stx_best(stx, mb, 503);
+	mem_deref(mb);
+}
+
+
+/*
+ * No response at all from the backend within failover.timeout: the call
+ * moves on. The branch stays to absorb what the backend may still send:
+ * a provisional gets CANCEL, a non-2xx final its ACK, a 2xx ACK and BYE.
+ */
+static void ctx_abandon(struct sbc_ctx *ctx)
+{
+	sbc_info("no answer from backend %J within %u ms: next backend (%r)",
+		 &ctx->dst.addr, ctx->stx->core->cfg->failover_timeout,
+		 &ctx->stx->in.msg->callid);
+
+	ctx->abandoned = true;
+	ctx->cancel_wanted = true;
+	sbc_timer_cancel(&ctx->retx);
+
+	ctx_failed_over(ctx);
+	stx_branch_done(ctx->stx);
 }
 
 
@@ -340,6 +400,11 @@ static void ctx_timeout_handler(void *arg)
 	if (ctx->code >= 100) {          /* Timer C */
 		ctx_cancel(ctx);
 		ctx_fail(ctx, 408, "Request Timeout");
+		return;
+	}
+
+	if (ctx->stx->fo) {
+		ctx_abandon(ctx);
 		return;
 	}
 
@@ -485,11 +550,14 @@ void sbc_txn_fail(struct sbc_stx *stx, uint16_t scode, const char *reason)
 }
 
 
-/* Start a branch: the request as fwd prints it, sent to dst. */
-int sbc_txn_branch(struct sbc_stx *stx, const struct sbc_dest *dst,
-		   const struct sbc_fwd *fwd)
+/* Start a branch: the request as fwd prints it, sent to dst. A branch to
+ * backend slot (not SBC_BK_NONE) holds the place taken there, and one
+ * that may fail over waits failover.timeout for a first response. */
+static int branch_start(struct sbc_stx *stx, const struct sbc_dest *dst,
+			const struct sbc_fwd *fwd, uint16_t slot)
 {
 	struct sbc_core *core = stx->core;
+	uint64_t timeout = 64ull * t1(core);
 	struct sbc_fwd f = *fwd;
 	struct sbc_ctx *ctx;
 	int err;
@@ -500,6 +568,7 @@ int sbc_txn_branch(struct sbc_stx *stx, const struct sbc_dest *dst,
 
 	ctx->stx = stx;
 	ctx->dst = *dst;
+	ctx->bk  = slot;
 	sbc_timer_init(&ctx->retx);
 	sbc_timer_init(&ctx->timeout);
 	sbc_timer_init(&ctx->cancel_retx);
@@ -517,11 +586,18 @@ int sbc_txn_branch(struct sbc_stx *stx, const struct sbc_dest *dst,
 		return err;
 	}
 
+	if (slot != SBC_BK_NONE) {
+		ctx->bk_held = true;
+		atomic_fetch_add(&sbc_bk_slot(core->shm, slot)->attempts, 1);
+	}
+	if (stx->fo && core->cfg->failover_timeout < timeout)
+		timeout = core->cfg->failover_timeout;
+
 	list_append(&stx->branches, &ctx->le, ctx);
 	hash_append(core->ctx, hash_joaat_str(ctx->branch), &ctx->he, ctx);
 	++stx->pending;
 
-	sbc_timer_start(&ctx->timeout, 64ull * t1(core), ctx_timeout_handler, ctx);
+	sbc_timer_start(&ctx->timeout, timeout, ctx_timeout_handler, ctx);
 	if (dst->tp == SBC_TP_UDP) {
 		ctx->interval = t1(core);
 		sbc_timer_start(&ctx->retx, ctx->interval, ctx_retx_handler, ctx);
@@ -537,6 +613,29 @@ int sbc_txn_branch(struct sbc_stx *stx, const struct sbc_dest *dst,
 	}
 
 	return 0;
+}
+
+
+int sbc_txn_branch(struct sbc_stx *stx, const struct sbc_dest *dst,
+		   const struct sbc_fwd *fwd)
+{
+	return branch_start(stx, dst, fwd, SBC_BK_NONE);
+}
+
+
+/* A branch to backend slot, with the place sbc_backend_pick() took
+ * there: given back if the branch cannot start. */
+int sbc_txn_branch_backend(struct sbc_stx *stx, const struct sbc_dest *dst,
+			   const struct sbc_fwd *fwd, uint16_t slot)
+{
+	struct sbc_core *core = stx->core;
+	int err = branch_start(stx, dst, fwd, slot);
+
+	if (err)
+		sbc_bk_release(sbc_bk_slot(core->shm, slot),
+			       sbc_writer_index(core->w));
+
+	return err;
 }
 
 
@@ -655,14 +754,25 @@ static void ctx_final(struct sbc_ctx *ctx, const struct sbc_in *rsp)
 	sbc_timer_cancel(&ctx->timeout);
 
 	if (scode < 300) {
+		if (ctx->bk_held && stx->dlg && !stx->dlg_bye) {
+			sbc_dialog_hold_backend(stx->dlg, ctx->bk);
+			ctx->bk_held = false;
+		}
+		ctx_release(ctx);     /* an untracked call holds no place */
 		if (stx->dlg && !stx->dlg_bye)
 			sbc_dialog_answered(stx->dlg, &ctx->dst, rsp);
 		ctx_forward(ctx, rsp);
 		if (stx->invite)
 			stx_cancel_others(stx, ctx);
 	}
+	else if (stx->fo && sbc_codes_has(&stx->core->cfg->failover_codes,
+					  scode)) {
+		ctx_ack(ctx, rsp);
+		ctx_failed_over(ctx);
+	}
 	else {
 		ctx_ack(ctx, rsp);
+		ctx_release(ctx);
 		if (scode >= 600)
 			stx_cancel_others(stx, ctx);
 		if (!sbc_fwd_response(&mb, rsp, &stx->in, NULL,
@@ -696,6 +806,33 @@ static void ctx_final_again(struct sbc_ctx *ctx, const struct sbc_in *rsp)
 }
 
 
+/* A response on a branch that failed over: it is ended, never passed on. */
+static void ctx_late(struct sbc_ctx *ctx, const struct sbc_in *rsp)
+{
+	uint16_t scode = rsp->msg->scode;
+
+	if (scode < 200) {
+		if (scode > ctx->code)
+			ctx->code = scode;
+		ctx_cancel(ctx);
+		return;
+	}
+
+	if (ctx->final) {
+		if (scode >= 300 && ctx->ack)
+			(void)sbc_core_send(ctx->stx->core, &ctx->dst,
+					    ctx->ack);
+		return;
+	}
+
+	ctx->final = true;
+	if (scode >= 300)
+		ctx_ack(ctx, rsp);
+	else
+		sbc_orphan_end(ctx->stx->core, &ctx->dst, rsp->msg);
+}
+
+
 /* A response: to one of this worker's branches, or dropped. */
 void sbc_txn_response(struct sbc_core *core, const struct sbc_in *in)
 {
@@ -718,6 +855,11 @@ void sbc_txn_response(struct sbc_core *core, const struct sbc_in *in)
 	if (!pl_strcmp(&msg->cseq.met, "CANCEL")) {
 		ctx->cancel = mem_deref(ctx->cancel);
 		sbc_timer_cancel(&ctx->cancel_retx);
+		return;
+	}
+
+	if (ctx->abandoned) {
+		ctx_late(ctx, in);
 		return;
 	}
 

@@ -3,6 +3,8 @@
  * Include "workers/timer.h" before this header.
  */
 
+struct sbc_failover;
+
 struct sbc_stx {
 	struct le he;                /* in core->stx, by key */
 	struct sbc_core *core;
@@ -21,6 +23,7 @@ struct sbc_stx {
 	void *reg;                   /* registrar state for a REGISTER */
 	struct sbc_dialog *dlg;      /* the dialog it sets up or ends */
 	bool dlg_bye;                /* a party's BYE of dlg */
+	struct sbc_failover *fo;     /* a new call to a backend set */
 };
 
 struct sbc_ctx {
@@ -41,7 +44,23 @@ struct sbc_ctx {
 	bool final;
 	bool cancel_wanted;
 	bool unreachable;            /* its connection was gone */
+	bool abandoned;              /* failed over: absorbs what comes */
+	bool bk_held;                /* holds a place on backend slot bk */
+	uint16_t bk;                 /* backend slot, or SBC_BK_NONE */
 };
+
+/* txn.c, for failover.c */
+int sbc_txn_branch_backend(struct sbc_stx *stx, const struct sbc_dest *dst,
+			   const struct sbc_fwd *fwd, uint16_t slot);
+
+/* failover.c */
+int sbc_failover_start(struct sbc_stx *stx, uint32_t set,
+		       const struct sbc_fwd *fwd);
+int sbc_failover_next(struct sbc_stx *stx);
+
+/* orphan.c */
+void sbc_orphan_end(struct sbc_core *core, const struct sbc_dest *dst,
+		    const struct sip_msg *rsp);
 
 /* txn_msg.c */
 int sbc_txn_hop_print(struct mbuf **mbp, struct mbuf *req, const char *met,

@@ -32,6 +32,8 @@
 #include "workers/transport.h"
 #include "workers/worker.h"
 #include "workers/core.h"
+#include "shm/backend.h"
+#include "workers/balance.h"
 #include "workers/timer.h"
 #include "shm/dlg.h"
 #include "workers/uac.h"
@@ -39,6 +41,7 @@
 
 enum {
 	DRAIN_POLL_MS = 100,
+	BEAT_MS       = 200,
 	UAC_BUCKETS   = 4096,
 	FDS_MAX       = 1 << 20,
 };
@@ -49,6 +52,7 @@ struct worker {
 	int peer_fds[64];
 	struct tmr drain_poll;
 	struct tmr drain_end;
+	struct tmr beat;
 	int err;                     /* why the loop stopped, 0 if asked to */
 };
 
@@ -62,12 +66,15 @@ static void worker_destructor(void *arg)
 
 	tmr_cancel(&wk->drain_poll);
 	tmr_cancel(&wk->drain_end);
+	tmr_cancel(&wk->beat);
 	fd_close(SBC_WFD_CTL);
 	fd_close(core->mbox_fd);
 	sbc_txn_flush(core);
 	sbc_dialog_close(core);
 	sbc_cdr_close(core);
 	sbc_timer_close();
+	mem_deref(core->probes);
+	mem_deref(core->bk);
 	mem_deref(core->tp);
 	mem_deref(core->holds);
 	mem_deref(core->uac);
@@ -171,6 +178,10 @@ static void worker_reload(struct worker *wk, int fd)
 	sbc_log_set_syslog(cfg->log_syslog);
 	mem_deref(wk->core.cfg);
 	wk->core.cfg = cfg;
+	if (sbc_backend_apply(&wk->core))
+		sbc_error("backends of the new configuration: out of memory, "
+			  "the previous ones are kept");
+	(void)sbc_probe_start(&wk->core);
 	sbc_cdr_open(&wk->core);
 	sbc_dialog_timers_reload(&wk->core);
 	sbc_info("configuration reloaded");
@@ -230,6 +241,16 @@ static void ctl_handler(int flags, void *arg)
 		if (fd >= 0)
 			(void)close(fd);
 	}
+}
+
+
+/* The loop is alive: `sbcctl health` reads this (shm/stats.h). */
+static void beat_handler(void *arg)
+{
+	struct worker *wk = arg;
+
+	sbc_stats_beat(wk->core.stats, wk->core.index, sbc_now_ms());
+	tmr_start(&wk->beat, BEAT_MS, beat_handler, wk);
 }
 
 
@@ -356,6 +377,8 @@ static int worker_core_init(struct worker *wk, const struct sbc_worker_args *a)
 	if (!err)
 		err = sbc_dialog_init(core);
 	if (!err)
+		err = sbc_backend_apply(core);
+	if (!err)
 		sbc_cdr_open(core);
 
 	return err;
@@ -398,7 +421,13 @@ static int worker_start(struct worker *wk, const struct sbc_worker_args *a)
 	}
 
 	sbc_holds_purge(core, a->incarnation);
+	sbc_bk_writer_reset(core->shm, sbc_writer_index(core->w));
 	sbc_dialog_load(core);
+	beat_handler(wk);
+
+	err = sbc_probe_start(core);
+	if (err)
+		return err;
 
 	err = sbc_mbox_listen(core);
 	if (!err)
@@ -447,6 +476,7 @@ int sbc_worker_main(const struct sbc_worker_args *args)
 	the_worker = wk;
 	tmr_init(&wk->drain_poll);
 	tmr_init(&wk->drain_end);
+	tmr_init(&wk->beat);
 
 	err = worker_start(wk, args);
 	bound = wk->core.tp != NULL;
