@@ -87,16 +87,11 @@ int sbc_backend_apply(struct sbc_core *core)
 }
 
 
-/* Is `addr` a backend's (its IP, and its port if match_port)? Its slot. */
-bool sbc_backend_find(const struct sbc_core *core, const struct sa *addr,
-		      bool match_port, uint16_t *slotp)
+static bool slot_find(const struct sbc_bk_view *v, const struct sa *addr,
+		      int flags, uint16_t *slotp)
 {
-	const struct sbc_bk_view *v = core->bk;
-
 	for (uint32_t i = 0; v && i < SBC_BK_SLOTS; i++) {
-		if (v->slot[i].known &&
-		    sa_cmp(&v->slot[i].addr, addr,
-			   match_port ? SA_ALL : SA_ADDR)) {
+		if (v->slot[i].known && sa_cmp(&v->slot[i].addr, addr, flags)) {
 			if (slotp)
 				*slotp = (uint16_t)i;
 			return true;
@@ -104,6 +99,17 @@ bool sbc_backend_find(const struct sbc_core *core, const struct sa *addr,
 	}
 
 	return false;
+}
+
+
+/* Is `addr` a backend's (its IP, and its port if match_port)? Its slot:
+ * the one with that port too if there is one, since several backends
+ * may share a host. */
+bool sbc_backend_find(const struct sbc_core *core, const struct sa *addr,
+		      bool match_port, uint16_t *slotp)
+{
+	return slot_find(core->bk, addr, SA_ALL, slotp) ||
+		(!match_port && slot_find(core->bk, addr, SA_ADDR, slotp));
 }
 
 

@@ -373,7 +373,7 @@ void sbc_dialog_answered(struct sbc_dialog *dlg, const struct sbc_dest *dst,
 		return;
 	}
 
-	if (rsp->side == SBC_SIDE_CORE)
+	if (rsp->side == SBC_SIDE_CORE && next->backend == SBC_BK_NONE)
 		(void)sbc_backend_find(core, &dst->addr, false,
 				       &next->backend);
 

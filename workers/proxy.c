@@ -217,7 +217,7 @@ static void proxy_call(struct sbc_core *core, const struct sbc_in *in)
 /*
  * The backend an access-side request goes to: the next Route or the
  * Request-URI when either is a backend, else the dialog's (from sbcd's
- * Record-Route), else the one its set picks for the user.
+ * Record-Route, or the tracked call's), else the one its set picks.
  */
 static int access_backend(struct sbc_core *core,
 			  const struct sbc_in *in, const struct sbc_route *rt,
@@ -247,6 +247,18 @@ static int access_backend(struct sbc_core *core,
 
 	if (rt->has_backend)
 		return sbc_backend_dest(core, rt->backend, NULL, dst);
+
+	/* in a dialog, from a user agent that ignored sbcd's Record-Route:
+	 * to the call's backend, not to a new pick */
+	if (pl_isset(&msg->to.tag)) {
+		const struct sbc_dialog *dlg =
+			sbc_dialog_find_callid(core, &msg->callid);
+
+		if (dlg && dlg->rec.backend != SBC_BK_NONE)
+			return sbc_backend_dest(core, dlg->rec.backend, NULL,
+						dst);
+		pick.by_aor = true;
+	}
 
 	if (re_snprintf(key, sizeof(key), "%H", user_key, msg) < 0)
 		key[0] = '\0';
