@@ -7,8 +7,9 @@
  * configuration key by key, each key being live or not:
  *
  * - live keys can change while calls go on: log.level, log.target,
- *   backends, sip.t1, sip.max_message_size, connections.*, shutdown.grace,
- *   dialog.*, cdr.file (reopened on every reload, for log rotation);
+ *   backends, routes, probe.*, failover.*, sip.t1, sip.max_message_size,
+ *   connections.*, shutdown.grace, dialog.*, cdr.file (reopened on every
+ *   reload, for log rotation);
  * - the others shape what exists (processes, the segment, sockets, TLS
  *   contexts, the control socket): workers, registrations.max,
  *   dialogs.max, memory.huge_pages, access.*, core.*, tls.*, control.*.
@@ -50,6 +51,8 @@ enum kind {
 	K_LISTEN,
 	K_ADVERTISE,
 	K_BACKENDS,
+	K_ROUTES,
+	K_CODES,
 };
 
 struct key {
@@ -84,6 +87,14 @@ static const struct key keys[] = {
 	{"log.level",            K_LEVEL,     true,  OFF(log_level), 0},
 	{"log.target",           K_TARGET,    true,  OFF(log_syslog), 0},
 	{"backends",             K_BACKENDS,  true,  0, 0},
+	{"routes",               K_ROUTES,    true,  0, 0},
+	{"probe.interval",       K_U32,       true,  OFF(probe_interval), 0},
+	{"probe.down_after",     K_U32,       true,  OFF(probe_down_after), 0},
+	{"probe.up_after",       K_U32,       true,  OFF(probe_up_after), 0},
+	{"probe.alive",          K_CODES,     true,  OFF(probe_alive), 0},
+	{"failover.codes",       K_CODES,     true,  OFF(failover_codes), 0},
+	{"failover.timeout",     K_U32,       true,  OFF(failover_timeout), 0},
+	{"failover.attempts",    K_U32,       true,  OFF(failover_attempts), 0},
 	{"sip.t1",               K_U32,       true,  OFF(t1_ms), 0},
 	{"sip.max_message_size", K_U32,       true,  OFF(max_message), 0},
 	{"connections.idle_timeout", K_U32,   true,  OFF(idle_timeout), 0},
@@ -162,16 +173,51 @@ static bool listeners_same(const struct sbc_config *a,
 }
 
 
+static bool backend_same(const struct sbc_backend_conf *a,
+			 const struct sbc_backend_conf *b)
+{
+	return str_same(a->uri, b->uri) && a->set == b->set &&
+		a->weight == b->weight && a->capacity == b->capacity &&
+		a->backup == b->backup;
+}
+
+
+/* The same sets, in the same order, with the same members. */
 static bool backends_same(const struct sbc_config *a,
 			  const struct sbc_config *b)
 {
-	if (a->backend_count != b->backend_count)
+	if (a->backend_count != b->backend_count ||
+	    a->set_count != b->set_count)
 		return false;
 
+	for (uint32_t i = 0; i < a->set_count; i++) {
+		if (!str_same(a->sets[i].name, b->sets[i].name) ||
+		    a->sets[i].algorithm != b->sets[i].algorithm)
+			return false;
+	}
+
 	for (uint32_t i = 0; i < a->backend_count; i++) {
-		if (!str_same(a->backends[i].uri, b->backends[i].uri) ||
-		    !sa_cmp(&a->backends[i].addr, &b->backends[i].addr,
-			    SA_ALL))
+		if (!backend_same(&a->backends[i], &b->backends[i]))
+			return false;
+	}
+
+	return true;
+}
+
+
+static bool routes_same(const struct sbc_config *a,
+			const struct sbc_config *b)
+{
+	if (a->route_count != b->route_count)
+		return false;
+
+	for (uint32_t i = 0; i < a->route_count; i++) {
+		const struct sbc_route_conf *ra = &a->routes[i];
+		const struct sbc_route_conf *rb = &b->routes[i];
+
+		if (!str_same(ra->prefix, rb->prefix) ||
+		    !str_same(ra->domain, rb->domain) ||
+		    !str_same(ra->set_name, rb->set_name))
 			return false;
 	}
 
@@ -205,6 +251,13 @@ static bool key_same(const struct key *k, const struct sbc_config *a,
 
 	case K_BACKENDS:
 		return backends_same(a, b);
+
+	case K_ROUTES:
+		return routes_same(a, b);
+
+	case K_CODES:
+		return !memcmp(field(a, k), field(b, k),
+			       sizeof(struct sbc_codes));
 	}
 
 	return false;
@@ -228,18 +281,70 @@ static int listeners_print(struct re_printf *pf, const struct sbc_config *cfg,
 }
 
 
+/* "pbx (weighted): sip:10.0.0.1 w2 c100, sip:10.0.0.2; pstn (aor): ..." */
 static int backends_print(struct re_printf *pf, const struct sbc_config *cfg)
 {
 	int err = 0;
 
-	if (!cfg->backend_count)
-		return re_hprintf(pf, "(none)");
+	for (uint32_t s = 0; s < cfg->set_count; s++) {
+		const struct sbc_set_conf *set = &cfg->sets[s];
 
-	for (uint32_t i = 0; i < cfg->backend_count; i++)
-		err |= re_hprintf(pf, "%s%s", i ? ", " : "",
-				  cfg->backends[i].uri);
+		err |= re_hprintf(pf, "%s%s (%s): ", s ? "; " : "", set->name,
+				  sbc_algorithm_name(set->algorithm));
+
+		for (uint32_t i = set->first; i < set->first + set->count;
+		     i++) {
+			const struct sbc_backend_conf *b = &cfg->backends[i];
+
+			err |= re_hprintf(pf, "%s%s", i > set->first ? ", " :
+					  "", b->uri);
+			if (b->weight != 1)
+				err |= re_hprintf(pf, " w%u", b->weight);
+			if (b->capacity)
+				err |= re_hprintf(pf, " c%u", b->capacity);
+			if (b->backup)
+				err |= re_hprintf(pf, " backup");
+		}
+	}
 
 	return err;
+}
+
+
+static int routes_print(struct re_printf *pf, const struct sbc_config *cfg)
+{
+	int err = 0;
+
+	if (!cfg->route_count)
+		return re_hprintf(pf, "(none)");
+
+	for (uint32_t i = 0; i < cfg->route_count; i++) {
+		const struct sbc_route_conf *r = &cfg->routes[i];
+
+		err |= re_hprintf(pf, "%s%s%s%s%s -> %s", i ? ", " : "",
+				  r->prefix ? "prefix " : "",
+				  r->prefix ? r->prefix : "",
+				  r->domain ? " domain " : "",
+				  r->domain ? r->domain : "", r->set_name);
+	}
+
+	return err;
+}
+
+
+static int codes_print(struct re_printf *pf, const struct sbc_codes *codes)
+{
+	const char *sep = "";
+	int err = 0;
+
+	for (uint16_t c = 100; c < 700; c++) {
+		if (!sbc_codes_has(codes, c))
+			continue;
+		err |= re_hprintf(pf, "%s%u", sep, c);
+		sep = " ";
+	}
+
+	return *sep ? err : re_hprintf(pf, "(none)");
 }
 
 
@@ -282,6 +387,12 @@ static int kval_print(struct re_printf *pf, void *arg)
 
 	case K_BACKENDS:
 		return backends_print(pf, cfg);
+
+	case K_ROUTES:
+		return routes_print(pf, cfg);
+
+	case K_CODES:
+		return codes_print(pf, field(cfg, k));
 	}
 
 	return EINVAL;
