@@ -2,8 +2,10 @@
  * Probing the backends (DESIGN.md section 5): OPTIONS to each backend
  * every probe.interval seconds; probe.down_after failures in a row mark
  * it down, probe.up_after successes up again (shm/backend.c). A 2xx, or a
- * code of probe.alive, is a success; any other final, or none within the
- * interval (64*T1 at most), a failure.
+ * code of probe.alive, is a success; any other final, or none within half
+ * the interval (64*T1 at most), a failure: the result is in before the
+ * next probe goes, so a dead backend is down within
+ * (down_after + 1/2) intervals of its last answer, at most.
  *
  * Each backend is probed by one worker, its slot modulo the workers, so
  * the probes are spread and a backend gets one per interval whatever the
@@ -159,7 +161,7 @@ static int probe_print(struct mbuf *mb, const struct sbc_core *core,
 static void probe_send(struct sbc_probes *ps, uint32_t i, uint16_t slot)
 {
 	struct sbc_core *core = ps->core;
-	uint64_t timeout = core->cfg->probe_interval * 1000ull;
+	uint64_t timeout = core->cfg->probe_interval * 500ull;
 	char callid[CALLID_SIZE];
 	struct sbc_dest dst;
 	struct mbuf *mb;

@@ -276,10 +276,15 @@ class Sbcd:
     access  UDP and TCP (users), ws  WebSocket (browsers),
     core    UDP (the backend talks to it), backend  where the backend
     listens (one backend, sip:127.0.0.1:backend).
+
+    backends, if given, is the config's `backends` (and `routes`) text
+    instead of that one backend; probe is its `probe` group, by default
+    no probes (SIPp backends without -aa cannot answer them).
     """
 
     def __init__(self, test, workers=2, idle_timeout=5, ws_ping=2, t1=100,
-                 log_level='info', extra='', secure=False, listen=()):
+                 log_level='info', extra='', secure=False, listen=(),
+                 backends=None, probe='probe = { interval = 0; };'):
         self.test = test
         self.workers_n = workers
         self.access = free_port()
@@ -303,6 +308,10 @@ class Sbcd:
         self.conf = test.path('sbcd.conf')
         self.log = 'sbcd.log'
         self.sbcctl_bin = test.binary('sbcctl')
+        if backends is None:
+            backends = 'backends = [ "sip:%s:%d" ];' % (LOOPBACK,
+                                                       self.backend)
+        self.backends_text = backends
         with open(self.conf, 'w') as f:
             f.write(f'''# written by sbcit.py for one test run
 workers = {workers};
@@ -312,7 +321,8 @@ access = {{ listen = [ "udp:{LOOPBACK}:{self.access}",
                       "ws:{LOOPBACK}:{self.ws}"{more_listen} ]; }};
 {secure_conf}
 core = {{ listen = [ "udp:{LOOPBACK}:{self.core}" ]; }};
-backends = [ "sip:{LOOPBACK}:{self.backend}" ];
+{backends}
+{probe}
 sip = {{ t1 = {t1}; }};
 connections = {{ idle_timeout = {idle_timeout}; ws_ping_interval = {ws_ping}; }};
 log = {{ level = "{log_level}"; }};
@@ -420,6 +430,43 @@ log = {{ level = "{log_level}"; }};
         if not isinstance(rows, list):
             raise Failure('sbcctl workers --json: not an array: %r' % (rows,))
         return rows
+
+    def set_backends(self, backends):
+        """Rewrite the backends text of the config file (a reload is the
+        caller's)."""
+        with open(self.conf) as f:
+            text = f.read()
+        with open(self.conf, 'w') as f:
+            f.write(text.replace(self.backends_text, backends))
+        self.backends_text = backends
+
+    def backends(self):
+        """sbcctl backends --json: a list of dicts (set, uri, state,
+        in_config, calls, attempts, failures, probes, ...)."""
+        rows = self.sbcctl_json('backends')
+        if not isinstance(rows, list):
+            raise Failure('sbcctl backends --json: not an array: %r' %
+                          (rows,))
+        return rows
+
+    def backend_row(self, uri):
+        """The row of sbcctl backends for uri (in the config), or None."""
+        for row in self.backends():
+            if row.get('uri') == uri and row.get('in_config'):
+                return row
+        return None
+
+    def health(self):
+        """sbcctl health: (exit status, its one line, seconds it took)."""
+        start = time.monotonic()
+        argv = [self.sbcctl_bin, '-s', self.ctl, 'health']
+        try:
+            res = subprocess.run(argv, capture_output=True, text=True,
+                                 timeout=5, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return None, 'no answer in 5 s', time.monotonic() - start
+        line = (res.stdout + res.stderr).strip()
+        return res.returncode, line, time.monotonic() - start
 
     def pids(self):
         """{worker index: pid} of the running workers."""
