@@ -23,8 +23,8 @@
 
 
 /* The route set toward the UAS: Record-Routes not ours, bottom first. */
-static int routes_print(struct re_printf *pf, const struct sbc_core *core,
-			const struct sip_msg *msg, const struct le *le)
+static int routes_from(struct re_printf *pf, const struct sbc_core *core,
+		       const struct le *le)
 {
 	const struct sip_hdr *hdr;
 	struct sip_addr addr;
@@ -33,7 +33,7 @@ static int routes_print(struct re_printf *pf, const struct sbc_core *core,
 	if (!le)
 		return 0;
 
-	err = routes_print(pf, core, msg, le->next);
+	err = routes_from(pf, core, le->next);
 	hdr = le->data;
 
 	if (hdr->id != SIP_HDR_RECORD_ROUTE ||
@@ -42,6 +42,20 @@ static int routes_print(struct re_printf *pf, const struct sbc_core *core,
 		return err;
 
 	return err | re_hprintf(pf, "Route: %r\r\n", &hdr->val);
+}
+
+
+struct routes_arg {
+	const struct sbc_core *core;
+	const struct sip_msg *rsp;
+};
+
+
+static int routes_print(struct re_printf *pf, void *arg)
+{
+	const struct routes_arg *ra = arg;
+
+	return routes_from(pf, ra->core, ra->rsp->hdrl.head);
 }
 
 
@@ -66,8 +80,8 @@ static int orphan_print(struct mbuf **mbp, const struct sbc_core *core,
 			  "rport\r\nMax-Forwards: 70\r\n", met,
 			  &contact.auri, SBC_HOSTPORT(core, dst->listener),
 			  branch);
-	err |= mbuf_printf(mb, "%H", routes_print, core, rsp,
-			   rsp->hdrl.head);
+	err |= mbuf_printf(mb, "%H", routes_print,
+			   &(struct routes_arg){core, rsp});
 	err |= mbuf_printf(mb, "From: %r\r\nTo: %r\r\nCall-ID: %r\r\n"
 			   "CSeq: %u %s\r\nContent-Length: 0\r\n\r\n",
 			   &rsp->from.val, &rsp->to.val, &rsp->callid, cseq,
@@ -103,16 +117,13 @@ static void bye_handler(int err, uint16_t scode, void *arg)
 }
 
 
-void sbc_orphan_end(struct sbc_core *core, const struct sbc_dest *dst,
+/* ACK the 2xx: again for each retransmission of it, which says the
+ * last ACK was lost. */
+void sbc_orphan_ack(struct sbc_core *core, const struct sbc_dest *dst,
 		    const struct sip_msg *rsp)
 {
-	struct mbuf *ack = NULL, *bye = NULL;
-	struct orphan *o;
+	struct mbuf *ack = NULL;
 	char branch[48];
-	int err;
-
-	sbc_info("late 2xx from %J after failover: ACK and BYE (%r)",
-		 &dst->addr, &rsp->callid);
 
 	(void)re_snprintf(branch, sizeof(branch), SBC_BRANCH_PREFIX
 			  "%016llxo%x", (unsigned long long)core->branch_salt,
@@ -120,6 +131,21 @@ void sbc_orphan_end(struct sbc_core *core, const struct sbc_dest *dst,
 	if (!orphan_print(&ack, core, dst, rsp, "ACK", rsp->cseq.num, branch))
 		(void)sbc_core_send(core, dst, ack);
 	mem_deref(ack);
+}
+
+
+/* ACK the 2xx, and end its call with a BYE of sbcd's own. */
+void sbc_orphan_end(struct sbc_core *core, const struct sbc_dest *dst,
+		    const struct sip_msg *rsp)
+{
+	struct mbuf *bye = NULL;
+	struct orphan *o;
+	int err;
+
+	sbc_info("late 2xx from %J after failover: ACK and BYE (%r)",
+		 &dst->addr, &rsp->callid);
+
+	sbc_orphan_ack(core, dst, rsp);
 
 	o = mem_zalloc(sizeof(*o), orphan_destructor);
 	if (!o)

@@ -819,7 +819,9 @@ static void ctx_late(struct sbc_ctx *ctx, const struct sbc_in *rsp)
 	}
 
 	if (ctx->final) {
-		if (scode >= 300 && ctx->ack)
+		if (scode < 300)
+			sbc_orphan_ack(ctx->stx->core, &ctx->dst, rsp->msg);
+		else if (ctx->ack)
 			(void)sbc_core_send(ctx->stx->core, &ctx->dst,
 					    ctx->ack);
 		return;

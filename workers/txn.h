@@ -59,6 +59,8 @@ int sbc_failover_start(struct sbc_stx *stx, uint32_t set,
 int sbc_failover_next(struct sbc_stx *stx);
 
 /* orphan.c */
+void sbc_orphan_ack(struct sbc_core *core, const struct sbc_dest *dst,
+		    const struct sip_msg *rsp);
 void sbc_orphan_end(struct sbc_core *core, const struct sbc_dest *dst,
 		    const struct sip_msg *rsp);
 

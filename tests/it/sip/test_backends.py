@@ -16,7 +16,10 @@ whole run; its backends change by `sbcctl reload`:
    than its capacity at once (from its own log), 20 calls complete and the
    20 others get 503;
 3. failover: a backend answering 503 beside a good one: every call
-   completes, on the good one, and the 503s are counted as failures; a set
+   completes, on the good one, and the 503s are counted as failures; a
+   silent backend (SIGSTOP): calls move on after failover.timeout; a CANCEL
+   while it is silent: 487, and the call reaches no other backend; awake,
+   its late 2xx get ACK and BYE from sbcd; a set
    whose only backend answers 503: the caller gets 503;
 4. reload with 100 calls up: a backend added takes new calls, the one
    removed takes none but keeps its calls (listed as removed), none of the
@@ -80,6 +83,27 @@ class Backend:
 
     def byes(self):
         return [c for k, c, _, _ in self.events() if k == 'BYE']
+
+    def received(self, method):
+        """Call-IDs of every `method` request that reached this SIPp, from
+        its message trace: in a scenario's step or not."""
+        out = set()
+        try:
+            with open(self.test.path(self.name + '.msg'),
+                      errors='replace') as f:
+                blocks = f.read().split('message received')
+        except OSError:
+            return out
+        for block in blocks[1:]:
+            lines = block.split('\n')
+            start = next((l for l in lines[1:] if l.strip()), '')
+            if not start.startswith(method + ' '):
+                continue
+            for line in lines:
+                if line.lower().startswith('call-id:'):
+                    out.add(line.split(':', 1)[1].strip())
+                    break
+        return out
 
     def max_concurrent(self):
         """Most calls this backend held at once, from INVITE to BYE."""
@@ -146,15 +170,19 @@ class Run:
 
     def caller(self, rows, rate, hold):
         """Start one SIPp caller for rows (ruri user, from user, tag):
-        its Call-IDs are TAG-1@test, TAG-2@test, ..."""
+        its Call-IDs are TAG-1@test, TAG-2@test, ... A tag "cancel" makes
+        callers that CANCEL after 500 ms (backends_cancel.xml)."""
         self.callers += 1
         name = 'caller-%d' % self.callers
         inf = sbcit.write_csv(self.test.path(name + '.csv-in'),
                               [r[:2] for r in rows])
-        sipp = self.test.sipp(name, 'backends_uac.xml',
+        scenario = ('backends_cancel.xml' if rows[0][2] == 'cancel' else
+                    'backends_uac.xml')
+        sipp = self.test.sipp(name, scenario,
                               remote='%s:%d' % (LOOPBACK, self.sbcd.access),
                               inf=inf, calls=len(rows), rate=rate,
-                              timeout=60, values={'HOLD': hold},
+                              timeout=60, values={'HOLD': hold,
+                                                  'WAIT': 500},
                               extra=['-cid_str', rows[0][2] + '-%u@test'])
         return name, sipp
 
@@ -342,6 +370,62 @@ def failover(run):
     t.check(fails == n[3], 'failover: sbcctl counts %d failures on the 503 '
             'backend (it got %d INVITEs)' % (fails, n[3]))
 
+    # a silent backend (stopped, no probes): the call moves on after
+    # failover.timeout (1 s); a caller that cancels first gets 487 and the
+    # call goes nowhere else
+    run.reload(backends_conf('round-robin', members(
+        run.c.uri, (run.a.uri, {'backup': True}))),
+        'a silent backend, a good backup')
+    run.c.pause()
+    try:
+        m = run.marks()
+        start = time.monotonic()
+        got = run.call(run.rows(20, 'silent'), rate=50, what='silent')
+        took = time.monotonic() - start
+        n = run.counts(m)
+        silent = run.sbcd.backend_row(run.c.uri) or {}
+        t.check(all(v == 'OK' for v in got.values()) and n[0] == 20 and
+                took >= 1.0,
+                'failover: a silent backend, every call completes on the '
+                'backup after failover.timeout (20 calls in %.1f s)' %
+                took, got)
+        t.check(silent.get('failures', 0) >= 20,
+                'failover: the silent backend counts %s failures' %
+                silent.get('failures'))
+
+        m = run.marks()
+        name, sipp = run.caller(run.rows(10, 'cancel'), 20, 0)
+        sipp.proc.wait(30)
+        cancelled = 0
+        with open(t.path(name + '.log')) as f:
+            cancelled = sum(1 for l in f if l.startswith('CANCELLED'))
+        n = run.counts(m)
+        t.check(cancelled == 10 and n[0] == 0,
+                'failover: CANCEL while the first backend is silent: 487 '
+                'to the caller (%d of 10), no INVITE to the next one (%d)' %
+                (cancelled, n[0]), sipp.errors())
+    finally:
+        run.c.resume()
+
+    # awake, the silent backend answers the INVITEs it had queued: sbcd
+    # ACKs and BYEs each 2xx (its log says so; the BYE, a transaction of
+    # its own, must reach the backend), so it keeps no call nobody is in
+    deadline = time.monotonic() + 5
+    late = acked = ended = set()
+    while time.monotonic() < deadline:
+        late = set(c for c, _ in run.c.invites() if c.startswith('silent-'))
+        acked = set(l.rsplit('(', 1)[-1].rstrip(')')
+                    for l in run.sbcd.log_text().splitlines()
+                    if 'late 2xx' in l)
+        ended = run.c.received('BYE')
+        if len(late) == 20 and late <= acked and late <= ended:
+            break
+        time.sleep(0.2)
+    t.check(len(late) == 20 and late <= acked and late <= ended,
+            'failover: the late 2xx of each of the %d calls given up on got '
+            'ACK and BYE from sbcd (%d not acknowledged, %d BYE not '
+            'received)' % (len(late), len(late - acked), len(late - ended)))
+
     run.reload(backends_conf('round-robin', members(run.d.uri)),
                'only a backend answering 503')
     got = run.call(run.rows(20, 'fo503'), rate=100, what='all failing')
@@ -354,11 +438,18 @@ def reload_live(run):
     run.reload(backends_conf('round-robin', members(run.a.uri, run.b.uri)),
                'A and B')
     m = run.marks()
+    deadline = time.monotonic() + 10
+    base = sum(r['calls'] for r in run.sbcd.backends())
+    while base and time.monotonic() < deadline:
+        time.sleep(0.2)
+        base = sum(r['calls'] for r in run.sbcd.backends())
+    t.check(base == 0, 'reload: no call up on any backend before (%d)' %
+            base)
     name, held = run.caller(run.rows(100, 'held'), 100, HOLD_LONG)
     deadline = time.monotonic() + 5
     up = 0
     while time.monotonic() < deadline and up < 100:
-        up = sum(r['calls'] for r in run.sbcd.backends())
+        up = sum(r['calls'] for r in run.sbcd.backends()) - base
         time.sleep(0.1)
     t.require(up == 100, 'reload: 100 calls up before the reload (%d)' % up)
     b_calls = len(run.b.invites(m[1]))
