@@ -24,6 +24,7 @@
 #include "cfg/config.h"
 #include "shm/shm.h"
 #include "shm/reg.h"
+#include "shm/backend.h"
 #include "daemon/control.h"
 #include "daemon/pool.h"
 #include "cfg/json.h"
@@ -39,7 +40,7 @@ enum {
 struct out {
 	struct sbc_ctl_reply *rep;
 	struct sbc_texttab *tab;       /* text; NULL for JSON */
-	const struct sbc_config *cfg;
+	const struct sbc_shm *shm;     /* the backend slots */
 	uint64_t now;
 	uint32_t rows;
 	uint32_t more;                 /* bindings beyond ROWS_MAX */
@@ -63,6 +64,7 @@ struct reg_text {
 static void reg_text(struct reg_text *t, const struct out *o,
 		     const struct sbc_reg *r)
 {
+	const struct sbc_bk *bk;
 	struct sa sa;
 
 	if (sbc_addr_get(&r->source, &sa) ||
@@ -74,8 +76,9 @@ static void reg_text(struct reg_text *t, const struct out *o,
 			(unsigned long long)r->conn) < 0)
 		str_ncpy(t->conn, "-", sizeof(t->conn));
 
-	t->backend_uri = r->backend < o->cfg->backend_count ?
-		o->cfg->backends[r->backend].uri : NULL;
+	bk = sbc_bk_slot(o->shm, r->backend);
+	t->backend_uri = bk && atomic_load(&bk->use) != SBC_BK_FREE ?
+		bk->uri : NULL;
 	if (re_snprintf(t->backend, sizeof(t->backend), "#%u",
 			r->backend) < 0)
 		str_ncpy(t->backend, "?", sizeof(t->backend));
@@ -231,7 +234,7 @@ void sbc_show_registrations(struct sbc_ctl_reply *rep,
 
 	memset(&o, 0, sizeof(o));
 	o.rep = rep;
-	o.cfg = s->cfg;
+	o.shm = s->shm;
 	o.now = sbc_now_ms();
 
 	if (json)
