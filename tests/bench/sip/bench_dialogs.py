@@ -107,11 +107,11 @@ def main():
         if opts.baseline:
             cases.append(('baseline', opts.baseline, '', rates, short_uas,
                           bs.CALL_UAC))
-        cases.append(('tracked', opts.build,
-                      'cdr = { file = "%s"; };' % cdr, rates, short_uas,
+        cases.append(('tracked', opts.build, bs.NO_PROBES +
+                      '\ncdr = { file = "%s"; };' % cdr, rates, short_uas,
                       bs.CALL_UAC))
-        cases.append(('pinged', opts.build,
-                      'dialog = { ping_interval = 1; };\n'
+        cases.append(('pinged', opts.build, bs.NO_PROBES +
+                      '\ndialog = { ping_interval = 1; };\n'
                       'cdr = { file = "%s"; };' % cdr, held, held_uas,
                       held_uac))
         layout = None
