@@ -173,13 +173,6 @@ static int member_bool(const config_setting_t *group, const char *name,
 }
 
 
-/* libre's mem_realloc() does not allocate from NULL. */
-static void *array_grow(void *v, size_t n, size_t size)
-{
-	return v ? mem_realloc(v, n * size) : mem_alloc(n * size, NULL);
-}
-
-
 static const struct sbc_backend_conf *
 backend_known(const struct sbc_config *cfg, const struct sa *addr)
 {
@@ -211,7 +204,7 @@ static int backend_add(struct sbc_config *cfg, struct sbc_backend_conf *b,
 				       "%s:%u: more than %u backends", w->path,
 				       b->line, BACKENDS_MAX);
 
-	v = array_grow(cfg->backends, cfg->backend_count + 1, sizeof(*v));
+	v = sbc_config_array_grow(cfg->backends, cfg->backend_count + 1, sizeof(*v));
 	if (!v)
 		return ENOMEM;
 
@@ -309,7 +302,7 @@ static int set_new(struct sbc_config *cfg, const char *name, unsigned line,
 				       "%s:%u: more than %u sets", w->path,
 				       line, SETS_MAX);
 
-	v = array_grow(cfg->sets, cfg->set_count + 1, sizeof(*v));
+	v = sbc_config_array_grow(cfg->sets, cfg->set_count + 1, sizeof(*v));
 	if (!v)
 		return ENOMEM;
 
@@ -510,7 +503,7 @@ static int route_parse(struct sbc_config *cfg, const config_setting_t *r,
 	if (!err && domain)
 		err = str_dup(&rc.domain, domain);
 
-	v = err ? NULL : array_grow(cfg->routes, cfg->route_count + 1,
+	v = err ? NULL : sbc_config_array_grow(cfg->routes, cfg->route_count + 1,
 				    sizeof(*v));
 	if (!v) {
 		mem_deref(rc.set_name);

@@ -354,13 +354,6 @@ static int check_target(struct sbc_config *cfg, const struct key *key,
 }
 
 
-/* libre's mem_realloc() does not allocate from NULL. */
-static void *array_grow(void *v, size_t n, size_t size)
-{
-	return v ? mem_realloc(v, n * size) : mem_alloc(n * size, NULL);
-}
-
-
 /* Two listeners on one address and port of the same socket type. */
 static const struct sbc_listener_conf *
 listener_clash(const struct sbc_config *cfg, const struct sbc_listener_conf *l)
@@ -412,7 +405,7 @@ static int listener_add(struct sbc_config *cfg, enum sbc_side side,
 				       o->name, o->line);
 	}
 
-	v = array_grow(cfg->listeners, cfg->listener_count + 1, sizeof(*v));
+	v = sbc_config_array_grow(cfg->listeners, cfg->listener_count + 1, sizeof(*v));
 	if (!v) {
 		mem_deref(l.name);
 		return ENOMEM;

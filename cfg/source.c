@@ -230,3 +230,11 @@ int sbc_config_text_screen(const char *text, const char *path,
 
 	return 0;
 }
+
+
+/* Room for n elements of size in v (NULL: none yet); libre's
+ * mem_realloc() does not allocate from NULL. */
+void *sbc_config_array_grow(void *v, size_t n, size_t size)
+{
+	return v ? mem_realloc(v, n * size) : mem_alloc(n * size, NULL);
+}

@@ -10,5 +10,6 @@ int sbc_config_fail(char *errbuf, size_t errsz, int err, const char *fmt,
 		    ...);
 int sbc_config_text_read(char **textp, const char *path,
 			 char *errbuf, size_t errsz);
+void *sbc_config_array_grow(void *v, size_t n, size_t size);
 int sbc_config_text_screen(const char *text, const char *path,
 			   char *errbuf, size_t errsz);

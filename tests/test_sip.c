@@ -67,6 +67,7 @@ static int setup(void **state)
 	f->core.workers = 1;
 	f->view.slot[0].known = true;
 	f->view.slot[0].addr = f->be[0].addr;
+	f->view.known_count = 1;
 	f->core.bk = &f->view;
 
 	*state = f;

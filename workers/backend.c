@@ -80,6 +80,11 @@ int sbc_backend_apply(struct sbc_core *core)
 
 	view_mark_removed(v, core->shm);
 
+	for (uint32_t i = 0; i < SBC_BK_SLOTS; i++) {
+		if (v->slot[i].known)
+			v->known[v->known_count++] = (uint16_t)i;
+	}
+
 	mem_deref(core->bk);
 	core->bk = v;
 
@@ -87,13 +92,17 @@ int sbc_backend_apply(struct sbc_core *core)
 }
 
 
+/* Every request from the core side is checked here: only the slots in
+ * use are looked at, not all SBC_BK_SLOTS. */
 static bool slot_find(const struct sbc_bk_view *v, const struct sa *addr,
 		      int flags, uint16_t *slotp)
 {
-	for (uint32_t i = 0; v && i < SBC_BK_SLOTS; i++) {
-		if (v->slot[i].known && sa_cmp(&v->slot[i].addr, addr, flags)) {
+	for (uint32_t k = 0; v && k < v->known_count; k++) {
+		uint16_t i = v->known[k];
+
+		if (sa_cmp(&v->slot[i].addr, addr, flags)) {
 			if (slotp)
-				*slotp = (uint16_t)i;
+				*slotp = i;
 			return true;
 		}
 	}

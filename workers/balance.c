@@ -201,6 +201,14 @@ static uint32_t choose(struct sbc_core *core, const struct sbc_pick *p,
 }
 
 
+/* The key that ties a caller to one backend: its AOR, user@host. */
+int sbc_pick_aor_print(struct re_printf *pf, const struct sip_msg *msg)
+{
+	return re_hprintf(pf, "%r@%r", &msg->from.uri.user,
+			  &msg->from.uri.host);
+}
+
+
 /*
  * The backend slot for a new request; with p->reserve, a place on it
  * is taken (release it with sbc_bk_release). ENOENT when no member of

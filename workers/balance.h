@@ -12,6 +12,8 @@ struct sbc_bk_view {
 		struct sa addr;
 	} slot[SBC_BK_SLOTS];
 	uint16_t by_backend[SBC_BK_SLOTS]; /* slot of cfg->backends[i] */
+	uint16_t known[SBC_BK_SLOTS]; /* the known slots, for lookups */
+	uint32_t known_count;
 	uint64_t *rr;                 /* round-robin position, by set */
 	int64_t *cur;                 /* smooth weighted, by backend */
 };
@@ -54,3 +56,4 @@ int  sbc_probe_start(struct sbc_core *core);
 /* balance.c */
 int  sbc_backend_pick(struct sbc_core *core, const struct sbc_pick *p,
 		      uint16_t *slotp);
+int  sbc_pick_aor_print(struct re_printf *pf, const struct sip_msg *msg);

@@ -31,14 +31,6 @@ struct sbc_failover {
 };
 
 
-/* The key that ties a user to one backend: its AOR, user@host. */
-static int aor_print(struct re_printf *pf, const struct sip_msg *msg)
-{
-	return re_hprintf(pf, "%r@%r", &msg->from.uri.user,
-			  &msg->from.uri.host);
-}
-
-
 /* Pick the next backend and start the branch; ENOENT when none is left
  * (cancelled, attempts used up, no backend of the set can take it). */
 int sbc_failover_next(struct sbc_stx *stx)
@@ -57,7 +49,7 @@ int sbc_failover_next(struct sbc_stx *stx)
 	    fo->attempts >= core->cfg->failover_attempts)
 		return ENOENT;
 
-	if (re_snprintf(aor, sizeof(aor), "%H", aor_print, msg) < 0)
+	if (re_snprintf(aor, sizeof(aor), "%H", sbc_pick_aor_print, msg) < 0)
 		aor[0] = '\0';
 
 	pick.set     = fo->set;

@@ -174,14 +174,6 @@ static void proxy_send(struct sbc_core *core, const struct sbc_in *in,
 }
 
 
-/* The key that ties a user to one backend: its AOR, user@host. */
-static int user_key(struct re_printf *pf, const struct sip_msg *msg)
-{
-	return re_hprintf(pf, "%r@%r", &msg->from.uri.user,
-			  &msg->from.uri.host);
-}
-
-
 /* A new call from the access side: to a backend of its set, with
  * failover (failover.c); 503 when no backend can take it. */
 static void proxy_call(struct sbc_core *core, const struct sbc_in *in)
@@ -260,7 +252,7 @@ static int access_backend(struct sbc_core *core,
 		pick.by_aor = true;
 	}
 
-	if (re_snprintf(key, sizeof(key), "%H", user_key, msg) < 0)
+	if (re_snprintf(key, sizeof(key), "%H", sbc_pick_aor_print, msg) < 0)
 		key[0] = '\0';
 	pick.set    = sbc_backend_route(core, msg);
 	pick.callid = msg->callid;

@@ -105,14 +105,13 @@ class Backend:
                     break
         return out
 
-    def max_concurrent(self):
-        """Most calls this backend held at once, from INVITE to BYE."""
-        edges = []
-        for kind, _, _, t in self.events():
-            edges.append((t, 1 if kind == 'INVITE' else -1))
+    def max_concurrent(self, since=0):
+        """Most calls this backend held at once, from INVITE to BYE,
+        counting from its event number since."""
         level = top = 0
-        for _, d in sorted(edges, key=lambda e: (e[0], e[1])):
-            level += d
+        for kind, _, _, _ in sorted(self.events()[since:],
+                                    key=lambda e: (e[3], e[0] == 'INVITE')):
+            level += 1 if kind == 'INVITE' else -1
             top = max(top, level)
         return top
 
@@ -191,6 +190,14 @@ class Run:
         'REFUSED'}."""
         name, sipp = self.caller(rows, rate, hold)
         rc = sipp.wait(90)
+        got = self.outcomes(name)
+        self.test.check(rc == 0 and len(got) == len(rows),
+                        '%s: SIPp ended them all (exit %s, %d of %d logged)'
+                        % (what, rc, len(got), len(rows)), sipp.errors())
+        return got
+
+    def outcomes(self, name):
+        """{call_id: 'OK' or 'REFUSED'} from caller name's log."""
         got = {}
         try:
             with open(self.test.path(name + '.log')) as f:
@@ -200,9 +207,6 @@ class Run:
                         got[w[1]] = w[0]
         except OSError:
             pass
-        self.test.check(rc == 0 and len(got) == len(rows),
-                        '%s: SIPp ended them all (exit %s, %d of %d logged)'
-                        % (what, rc, len(got), len(rows)), sipp.errors())
         return got
 
     def rows(self, n, tag):
@@ -326,24 +330,11 @@ def capacity(run):
                     sampled[i] = max(sampled[i], row['calls'])
         time.sleep(0.2)
     sipp.wait(10)
-    outcome = {}
-    with open(t.path(name + '.log')) as f:
-        for line in f:
-            w = line.split()
-            if len(w) == 3:
-                outcome[w[1]] = w[0]
+    outcome = run.outcomes(name)
     ok = sum(1 for v in outcome.values() if v == 'OK')
     refused = sum(1 for v in outcome.values() if v == 'REFUSED')
     n = run.counts(m)[:3]
-    tops = []
-    for b in run.all[:3]:
-        ev = b.events()[b.capacity_mark:]
-        level = top = 0
-        for kind, _, _, _ in sorted(ev, key=lambda e: (e[3],
-                                                        e[0] == 'INVITE')):
-            level += 1 if kind == 'INVITE' else -1
-            top = max(top, level)
-        tops.append(top)
+    tops = [b.max_concurrent(b.capacity_mark) for b in run.all[:3]]
     t.check(tops[0] <= 10 and tops[1] <= 5 and tops[2] <= 5 and
             sampled[0] <= 10 and sampled[1] <= 5 and sampled[2] <= 5,
             'capacity 10/5/5: at most %s calls at once on the backends '
@@ -484,12 +475,7 @@ def reload_live(run):
             'removed B %s' % n[:3])
 
     held.wait(HOLD_LONG / 1000 + 30)
-    outcome = {}
-    with open(t.path(name + '.log')) as f:
-        for line in f:
-            w = line.split()
-            if len(w) == 3:
-                outcome[w[1]] = w[0]
+    outcome = run.outcomes(name)
     byes_b = set(run.b.byes())
     b_held = set(cid for cid, _ in run.b.invites(m[1]))
     t.check(len(outcome) == 100 and
