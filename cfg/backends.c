@@ -309,6 +309,7 @@ static int set_new(struct sbc_config *cfg, const char *name, unsigned line,
 	cfg->sets = v;
 	memset(&v[cfg->set_count], 0, sizeof(*v));
 	v[cfg->set_count].first = cfg->backend_count;
+	v[cfg->set_count].media = true;
 
 	if (str_dup(&v[cfg->set_count].name, name))
 		return ENOMEM;
@@ -364,7 +365,7 @@ static int set_parse(struct sbc_config *cfg, const config_setting_t *set,
 		     const struct where *w)
 {
 	static const char *const keys[] = {"name", "algorithm", "members",
-					   NULL};
+					   "media", NULL};
 	const config_setting_t *members;
 	const char *name;
 	int err;
@@ -387,6 +388,9 @@ static int set_parse(struct sbc_config *cfg, const config_setting_t *set,
 	if (!err)
 		err = algorithm_parse(&cfg->sets[cfg->set_count - 1].algorithm,
 				      set, w);
+	if (!err)
+		err = member_bool(set, "media",
+				  &cfg->sets[cfg->set_count - 1].media, w);
 	if (err)
 		return err;
 

@@ -20,6 +20,7 @@
 #include "cfg/source.h"
 #include "cfg/listen.h"
 #include "cfg/backends.h"
+#include "cfg/rtp.h"
 
 enum {
 	WORKERS_MAX       = 64,
@@ -66,6 +67,9 @@ enum key_type {
 	KEY_BACKENDS, /* the backend sets (backends.c) */
 	KEY_ROUTES,   /* the routing rules (backends.c) */
 	KEY_CODES,    /* struct sbc_codes: an array of status codes */
+	KEY_ADDR,     /* struct sa in struct sbc_config: an IP address;
+		       * min 1: must be given, 0: "" leaves it unset */
+	KEY_RTP_IO,   /* rtp.io: "io_uring" or "epoll" */
 };
 
 struct key {
@@ -150,6 +154,29 @@ static const struct key schema[] = {
 	{"cdr",               KEY_GROUP, 0, 0, 0},
 	{"cdr.file",          KEY_STRING, 0, 0,
 	 offsetof(struct sbc_config, cdr_file)},
+	{"rtp",               KEY_GROUP, 0, 0, 0},
+	{"rtp.workers",       KEY_INT,   0, SBC_RTP_WORKERS_MAX,
+	 offsetof(struct sbc_config, rtp.workers)},
+	{"rtp.port_min",      KEY_INT,   1024, 65534,
+	 offsetof(struct sbc_config, rtp.port_min)},
+	{"rtp.port_max",      KEY_INT,   1025, 65535,
+	 offsetof(struct sbc_config, rtp.port_max)},
+	{"rtp.access_address", KEY_ADDR, 1, 0,
+	 offsetof(struct sbc_config, rtp.addr[SBC_SIDE_ACCESS])},
+	{"rtp.core_address",  KEY_ADDR,  1, 0,
+	 offsetof(struct sbc_config, rtp.addr[SBC_SIDE_CORE])},
+	{"rtp.access_advertise", KEY_ADDR, 0, 0,
+	 offsetof(struct sbc_config, rtp.advertise[SBC_SIDE_ACCESS])},
+	{"rtp.core_advertise", KEY_ADDR, 0, 0,
+	 offsetof(struct sbc_config, rtp.advertise[SBC_SIDE_CORE])},
+	{"rtp.io",            KEY_RTP_IO, 0, 0,
+	 offsetof(struct sbc_config, rtp.io)},
+	{"rtp.timeout",       KEY_INT,   0, 86400,
+	 offsetof(struct sbc_config, rtp.timeout)},
+	{"rtp.control_timeout", KEY_INT, 50, 10000,
+	 offsetof(struct sbc_config, rtp.control_timeout)},
+	{"rtp.max_sessions",  KEY_INT,   1, SBC_RTP_SESSIONS_LIMIT,
+	 offsetof(struct sbc_config, rtp.max_sessions)},
 };
 
 
@@ -201,7 +228,9 @@ static int config_defaults(struct sbc_config *cfg)
 	for (size_t i = 0; i < ARRAY_SIZE(failover_default); i++)
 		sbc_codes_add(&cfg->failover_codes, failover_default[i]);
 
-	err = str_dup(&cfg->control_socket, control_socket_default);
+	err = sbc_config_rtp_defaults(&cfg->rtp);
+	if (!err)
+		err = str_dup(&cfg->control_socket, control_socket_default);
 	if (!err)
 		err = str_dup(&cfg->pid_file, pid_file_default);
 
@@ -512,6 +541,15 @@ static int check_setting(struct sbc_config *cfg, const config_setting_t *s,
 		return sbc_config_codes((struct sbc_codes *)(void *)
 					((char *)cfg + key->off), s,
 					key->name, path, errbuf, errsz);
+
+	case KEY_ADDR:
+		return sbc_config_addr((struct sa *)(void *)
+				       ((char *)cfg + key->off), s, key->name,
+				       key->min != 0, path, errbuf, errsz);
+
+	case KEY_RTP_IO:
+		return sbc_config_rtp_io(&cfg->rtp, s, key->name, path,
+					 errbuf, errsz);
 	}
 
 	return EINVAL;
@@ -670,7 +708,7 @@ static int config_complete(struct sbc_config *cfg, const char *path,
 				       "UDP", name, core_line);
 	}
 
-	return 0;
+	return sbc_config_rtp_check(&cfg->rtp, name, errbuf, errsz);
 }
 
 

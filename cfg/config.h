@@ -57,6 +57,8 @@ struct sbc_set_conf {
 	enum sbc_algorithm algorithm;
 	uint32_t first;
 	uint32_t count;
+	bool media;                    /* its calls' media go through the
+					* relay (default true) */
 };
 
 /* A routing rule: new requests that match go to set. */
@@ -66,6 +68,34 @@ struct sbc_route_conf {
 	char *set_name;                /* as written */
 	uint32_t set;                  /* index in sets */
 	unsigned line;
+};
+
+/* The media relay (DESIGN.md section 6), the `rtp` group. */
+enum sbc_rtp_io_conf {
+	SBC_RTP_IO_CONF_URING = 0,   /* io_uring, epoll if the host refuses */
+	SBC_RTP_IO_CONF_EPOLL,
+};
+
+enum {
+	SBC_RTP_WORKERS_MAX    = 16,
+	SBC_RTP_SESSIONS_LIMIT = 1000000,
+};
+
+struct sbc_rtp_conf {
+	uint32_t workers;           /* rtp.workers: relay processes, 0: SDP
+				     * passes untouched, no media relayed */
+	uint32_t port_min;          /* rtp.port_min, even */
+	uint32_t port_max;          /* rtp.port_max */
+	struct sa addr[SBC_SIDE_COUNT];      /* rtp.access_address,
+					      * rtp.core_address: bound */
+	struct sa advertise[SBC_SIDE_COUNT]; /* rtp.*_advertise: put in SDP;
+					      * unset: the bound address */
+	enum sbc_rtp_io_conf io;    /* rtp.io */
+	uint32_t timeout;           /* rtp.timeout: s without media before
+				     * the call is ended, 0: never */
+	uint32_t control_timeout;   /* rtp.control_timeout: ms a worker waits
+				     * for the relay's answer */
+	uint32_t max_sessions;      /* rtp.max_sessions: per relay process */
 };
 
 /* A set of SIP status codes, 100..699. */
@@ -123,6 +153,8 @@ struct sbc_config {
 	uint32_t max_duration;      /* dialog.max_duration: s a call may
 				     * last, 0 for no limit */
 	char *cdr_file;             /* cdr.file: JSON lines, NULL for none */
+
+	struct sbc_rtp_conf rtp;    /* rtp.*: the media relay (cfg/rtp.c) */
 };
 
 enum {

@@ -62,6 +62,7 @@ static const char *cmd_names[] = {
 	[SBC_CTL_RELOAD]        = "reload",
 	[SBC_CTL_BACKENDS]      = "backends",
 	[SBC_CTL_HEALTH]        = "health",
+	[SBC_CTL_MEDIA]         = "media",
 };
 
 
@@ -523,5 +524,5 @@ int sbc_ctl_req_parse(struct sbc_ctl_req *req, const char *line)
 
 const char *sbc_ctl_cmd_name(enum sbc_ctl_cmd cmd)
 {
-	return cmd <= SBC_CTL_HEALTH ? cmd_names[cmd] : "?";
+	return cmd <= SBC_CTL_MEDIA ? cmd_names[cmd] : "?";
 }

@@ -20,6 +20,7 @@ enum sbc_ctl_cmd {
 	SBC_CTL_DIALOG_END,           /* "dialog end CALL-ID" */
 	SBC_CTL_BACKENDS,
 	SBC_CTL_HEALTH,
+	SBC_CTL_MEDIA,
 };
 
 enum {

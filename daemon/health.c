@@ -3,7 +3,8 @@
  * wants, fast and cheap enough to ask every second.
  *
  * Healthy when the supervisor answers (it is the one answering), every
- * worker is running and its loop beat within BEAT_MAX_MS (a worker stopped
+ * worker and every RTP relay is running and its loop beat within
+ * BEAT_MAX_MS (a worker stopped
  * with SIGSTOP or stuck in a loop does not), and every backend set has at
  * least one backend up. Otherwise the answer fails with the first reason
  * found, in one line.
@@ -57,6 +58,39 @@ static int workers_check(char *why, size_t size, const struct sbc_show *s)
 }
 
 
+/* Every relay running, its loop beating. */
+static int relays_check(char *why, size_t size, const struct sbc_show *s)
+{
+	const uint64_t now = sbc_now_ms();
+	const uint32_t workers = sbc_pool_size(s->pool);
+
+	for (uint32_t i = 0; i < sbc_pool_relays(s->pool); i++) {
+		struct sbc_worker_info ri;
+		uint64_t beat;
+
+		if (sbc_pool_relay_info(s->pool, i, &ri))
+			return EINVAL;
+
+		if (ri.state != SBC_WORKER_RUNNING) {
+			(void)re_snprintf(why, size, "relay %u is %s", i,
+					  sbc_worker_state_name(ri.state));
+			return EAGAIN;
+		}
+
+		beat = sbc_stats_last_beat(s->stats, workers + i);
+		if (now > beat + BEAT_MAX_MS) {
+			(void)re_snprintf(why, size, "relay %u (pid %d): no "
+					  "heartbeat for %.1f s", i,
+					  (int)ri.pid, beat ? (double)(now -
+					  beat) / 1000.0 : 0.0);
+			return EAGAIN;
+		}
+	}
+
+	return 0;
+}
+
+
 static bool set_up(const struct sbc_show *s, const struct sbc_set_conf *set)
 {
 	const bool probing = s->cfg->probe_interval > 0;
@@ -97,6 +131,8 @@ void sbc_show_health(struct sbc_ctl_reply *rep, const struct sbc_show *s,
 
 	err = workers_check(why, sizeof(why), s);
 	if (!err)
+		err = relays_check(why, sizeof(why), s);
+	if (!err)
 		err = sets_check(why, sizeof(why), s);
 
 	if (err) {
@@ -111,10 +147,12 @@ void sbc_show_health(struct sbc_ctl_reply *rep, const struct sbc_show *s,
 
 	if (json)
 		(void)mbuf_printf(rep->body, "{\"healthy\":true,\"workers\":%u,"
-				  "\"sets\":%u}\n", sbc_pool_size(s->pool),
-				  s->cfg->set_count);
+				  "\"relays\":%u,\"sets\":%u}\n",
+				  sbc_pool_size(s->pool),
+				  sbc_pool_relays(s->pool), s->cfg->set_count);
 	else
-		(void)mbuf_printf(rep->body, "healthy: %u workers beating, "
-				  "%u backend sets with a backend up\n",
-				  sbc_pool_size(s->pool), s->cfg->set_count);
+		(void)mbuf_printf(rep->body, "healthy: %u workers and %u "
+				  "relays beating, %u backend sets with a "
+				  "backend up\n", sbc_pool_size(s->pool),
+				  sbc_pool_relays(s->pool), s->cfg->set_count);
 }

@@ -6,9 +6,10 @@
  * `FILE:LINE: reason`, before anything is created; `-t` checks the
  * configuration and exits, for scripts and packaging.
  *
- * `-W INDEX,INCARNATION` is internal: it is how the supervisor starts a
- * worker (daemon/spawn.c), with everything the worker needs on the fixed
- * fds of workers/worker.h. It is left out of the usage text.
+ * `-W INDEX,INCARNATION` and `-R INDEX,INCARNATION` are internal: they are
+ * how the supervisor starts a worker or an RTP relay (daemon/spawn.c),
+ * with everything it needs on the fixed fds of workers/worker.h or
+ * rtp/relay.h. They are left out of the usage text.
  */
 
 #include <getopt.h>
@@ -20,6 +21,7 @@
 #include "shm/shm.h"
 #include "cfg/config.h"
 #include "workers/worker.h"
+#include "rtp/relay.h"
 #include "daemon/supervisor.h"
 
 enum {
@@ -58,16 +60,16 @@ static int number(uint32_t *v, const char *s, char end, const char **next)
 }
 
 
-/* "INDEX,INCARNATION": INDEX below the writer limit, INCARNATION >= 1. */
-static int worker_args(struct sbc_worker_args *args, const char *s)
+/* "INDEX,INCARNATION": INDEX below `limit`, INCARNATION >= 1. */
+static int process_args(uint32_t *index, uint32_t *incarnation,
+			const char *s, uint32_t limit)
 {
 	const char *p;
 
-	if (number(&args->index, s, ',', &p) ||
-	    number(&args->incarnation, p, '\0', &p))
+	if (number(index, s, ',', &p) || number(incarnation, p, '\0', &p))
 		return EINVAL;
 
-	if (args->index >= SBC_SHM_WRITERS_MAX - 1 || !args->incarnation)
+	if (*index >= limit || !*incarnation)
 		return EINVAL;
 
 	return 0;
@@ -109,13 +111,14 @@ static int config_run(const char *path, bool test)
 int main(int argc, char *argv[])
 {
 	struct sbc_worker_args wargs;
-	const char *path = NULL, *worker = NULL;
+	struct sbc_relay_args rargs;
+	const char *path = NULL, *worker = NULL, *relay = NULL;
 	bool test = false;
 	int opt;
 
 	sbc_log_init("supervisor", 0, SBC_LOG_INFO);
 
-	while ((opt = getopt(argc, argv, "c:thW:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:thW:R:")) != -1) {
 		switch (opt) {
 
 		case 'c':
@@ -134,19 +137,34 @@ int main(int argc, char *argv[])
 			worker = optarg;
 			break;
 
+		case 'R':
+			relay = optarg;
+			break;
+
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
 		}
 	}
 
-	if (optind < argc || (worker && (path || test))) {
+	if (optind < argc || ((worker || relay) && (path || test)) ||
+	    (worker && relay)) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 
+	if (relay) {
+		if (process_args(&rargs.index, &rargs.incarnation, relay,
+				 SBC_RTP_WORKERS_MAX)) {
+			sbc_error("-R %s: expected INDEX,INCARNATION", relay);
+			return EXIT_USAGE;
+		}
+		return sbc_relay_main(&rargs);
+	}
+
 	if (worker) {
-		if (worker_args(&wargs, worker)) {
+		if (process_args(&wargs.index, &wargs.incarnation, worker,
+				 SBC_SHM_WRITERS_MAX - 1)) {
 			sbc_error("-W %s: expected INDEX,INCARNATION", worker);
 			return EXIT_USAGE;
 		}

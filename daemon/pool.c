@@ -35,13 +35,18 @@
 #include "shm/channel.h"
 #include "shm/stats.h"
 #include "workers/worker.h"
+#include <stdatomic.h>
+#include "cfg/config.h"
+#include "shm/media.h"
+#include "rtp/relay.h"
 #include "daemon/cfgfd.h"
 #include "daemon/spawn.h"
 #include "daemon/pool.h"
 #include "daemon/pool_priv.h"
 
 enum {
-	FDS_MAX = SBC_WFD_PEER0 - SBC_WFD_SHM + SBC_SHM_WRITERS_MAX,
+	FDS_MAX = SBC_WFD_PEER0 - SBC_WFD_SHM + SBC_SHM_WRITERS_MAX +
+		SBC_RTP_WORKERS_MAX + 1,
 };
 
 static const char *state_names[] = {
@@ -73,23 +78,29 @@ static void pool_destructor(void *arg)
 
 	tmr_cancel(&pool->stop_tmr);
 
-	for (uint32_t i = 0; pool->wv && i < pool->n; i++) {
+	for (uint32_t i = 0; pool->wv && i < pool->n + pool->m; i++) {
 		struct worker *w = &pool->wv[i];
 
 		tmr_cancel(&w->tmr);
 		if (w->pid > 0) {
 			(void)kill(w->pid, SIGKILL);
 			(void)waitpid(w->pid, NULL, 0);
-			sbc_writer_gone(pool->shm, w->index + 1);
+			if (!w->relay)
+				sbc_writer_gone(pool->shm, w->index + 1);
 		}
 		sbc_pool_fd_shut(&w->ctl);
 		sbc_pool_fd_shut(&w->mbox[0]);
 		sbc_pool_fd_shut(&w->mbox[1]);
 	}
 
+	for (uint32_t k = 0; pool->rchan && k < 2 * pool->n * pool->m; k++)
+		sbc_pool_fd_shut(&pool->rchan[k]);
+
 	if (pool->cfgfd >= 0)
 		(void)close(pool->cfgfd);
 
+	mem_deref(pool->rchan);
+	mem_deref(pool->media);
 	mem_deref(pool->wv);
 	mem_deref(pool->buf);
 	mem_deref(pool->stats);
@@ -111,10 +122,16 @@ uint32_t sbc_pool_alive(const struct sbc_pool *pool)
 {
 	uint32_t n = 0;
 
-	for (uint32_t i = 0; i < pool->n; i++)
+	for (uint32_t i = 0; i < pool->n + pool->m; i++)
 		n += pool->wv[i].pid > 0;
 
 	return n;
+}
+
+
+const char *sbc_pool_role(const struct worker *w)
+{
+	return w->relay ? "relay" : "worker";
 }
 
 
@@ -123,8 +140,8 @@ static void ready(struct worker *w)
 	tmr_cancel(&w->tmr);
 	w->state = SBC_WORKER_RUNNING;
 
-	sbc_info("worker %u started: pid %d, incarnation %u", w->index,
-		 (int)w->pid, w->incarnation);
+	sbc_info("%s %u started: pid %d, incarnation %u", sbc_pool_role(w),
+		 w->index, (int)w->pid, w->incarnation);
 }
 
 
@@ -152,8 +169,8 @@ static void ctl_read(int flags, void *arg)
 
 		if (err) {
 			/* closed or broken: its death arrives by SIGCHLD */
-			sbc_debug("worker %u: command channel: %m", w->index,
-				  err);
+			sbc_debug("%s %u: command channel: %m",
+				  sbc_pool_role(w), w->index, err);
 			sbc_pool_fd_shut(&w->ctl);
 			return;
 		}
@@ -162,8 +179,9 @@ static void ctl_read(int flags, void *arg)
 		    w->state == SBC_WORKER_STARTING)
 			ready(w);
 		else
-			sbc_debug("worker %u: unexpected record %u on its "
-				  "command channel", w->index, hdr.kind);
+			sbc_debug("%s %u: unexpected record %u on its "
+				  "command channel", sbc_pool_role(w),
+				  w->index, hdr.kind);
 	}
 }
 
@@ -172,14 +190,63 @@ static void ready_timeout(void *arg)
 {
 	struct worker *w = arg;
 
-	sbc_error("worker %u (pid %d) not ready within %u s: killed",
-		  w->index, (int)w->pid, READY_TIMEOUT_MS / 1000);
+	sbc_error("%s %u (pid %d) not ready within %u s: killed",
+		  sbc_pool_role(w), w->index, (int)w->pid,
+		  READY_TIMEOUT_MS / 1000);
 
 	(void)kill(w->pid, SIGKILL);
 }
 
 
-/* Fork and exec process number incarnation + 1 of worker w. */
+/* A worker's fds (workers/worker.h): after its peers' mailboxes, its
+ * channel with each relay, then the session records. */
+static void worker_fds(const struct worker *w, int cfg, int ctl, int *fds,
+		       struct sbc_spawn *sp)
+{
+	const struct sbc_pool *pool = w->pool;
+	int *peer = fds + (SBC_WFD_PEER0 - SBC_WFD_SHM);
+
+	fds[SBC_WFD_SHM - SBC_WFD_SHM]    = sbc_shm_fd(pool->shm);
+	fds[SBC_WFD_STATS - SBC_WFD_SHM]  = sbc_stats_fd(pool->stats);
+	fds[SBC_WFD_CONFIG - SBC_WFD_SHM] = cfg;
+	fds[SBC_WFD_CTL - SBC_WFD_SHM]    = ctl;
+	fds[SBC_WFD_MBOX - SBC_WFD_SHM]   = w->mbox[0];
+	for (uint32_t i = 0; i < pool->n; i++)
+		peer[i] = pool->wv[i].mbox[1];
+	for (uint32_t r = 0; r < pool->m; r++)
+		peer[pool->n + r] = pool->rchan[2 * (w->index * pool->m + r)];
+	if (pool->m)
+		peer[pool->n + pool->m] = sbc_media_fd(pool->media);
+
+	sp->count = SBC_WFD_PEER0 - SBC_WFD_SHM + pool->n + pool->m +
+		(pool->m ? 1 : 0);
+	sp->flag = "-W";
+	sp->role = "worker";
+}
+
+
+/* A relay's fds (rtp/relay.h): its channel with each worker last. */
+static void relay_fds(const struct worker *w, int cfg, int ctl, int *fds,
+		      struct sbc_spawn *sp)
+{
+	const struct sbc_pool *pool = w->pool;
+
+	fds[SBC_RFD_SHM - SBC_RFD_SHM]    = sbc_shm_fd(pool->shm);
+	fds[SBC_RFD_STATS - SBC_RFD_SHM]  = sbc_stats_fd(pool->stats);
+	fds[SBC_RFD_CONFIG - SBC_RFD_SHM] = cfg;
+	fds[SBC_RFD_CTL - SBC_RFD_SHM]    = ctl;
+	fds[SBC_RFD_MEDIA - SBC_RFD_SHM]  = sbc_media_fd(pool->media);
+	for (uint32_t i = 0; i < pool->n; i++)
+		fds[SBC_RFD_WORKER0 - SBC_RFD_SHM + i] =
+			pool->rchan[2 * (i * pool->m + w->index) + 1];
+
+	sp->count = SBC_RFD_WORKER0 - SBC_RFD_SHM + pool->n;
+	sp->flag = "-R";
+	sp->role = "relay";
+}
+
+
+/* Fork and exec process number incarnation + 1 of worker (or relay) w. */
 int sbc_pool_worker_start(struct worker *w)
 {
 	struct sbc_pool *pool = w->pool;
@@ -196,18 +263,14 @@ int sbc_pool_worker_start(struct worker *w)
 	if (err)
 		goto out;
 
-	fds[SBC_WFD_SHM - SBC_WFD_SHM]    = sbc_shm_fd(pool->shm);
-	fds[SBC_WFD_STATS - SBC_WFD_SHM]  = sbc_stats_fd(pool->stats);
-	fds[SBC_WFD_CONFIG - SBC_WFD_SHM] = cfg;
-	fds[SBC_WFD_CTL - SBC_WFD_SHM]    = c[1];
-	fds[SBC_WFD_MBOX - SBC_WFD_SHM]   = w->mbox[0];
-	for (uint32_t i = 0; i < pool->n; i++)
-		fds[SBC_WFD_PEER0 - SBC_WFD_SHM + i] = pool->wv[i].mbox[1];
+	if (w->relay)
+		relay_fds(w, cfg, c[1], fds, &sp);
+	else
+		worker_fds(w, cfg, c[1], fds, &sp);
 
 	sp.index = w->index;
 	sp.incarnation = w->incarnation + 1;
 	sp.fds = fds;
-	sp.count = SBC_WFD_PEER0 - SBC_WFD_SHM + pool->n;
 
 	err = sbc_spawn_worker(&pid, &sp);
 	if (err)
@@ -225,8 +288,8 @@ int sbc_pool_worker_start(struct worker *w)
 	err = fd_listen(w->ctl, FD_READ, ctl_read, w);
 	if (err) {
 		/* it will not be heard: the READY timeout ends it */
-		sbc_error("worker %u: cannot listen on its command channel: "
-			  "%m", w->index, err);
+		sbc_error("%s %u: cannot listen on its command channel: "
+			  "%m", sbc_pool_role(w), w->index, err);
 		err = 0;
 	}
 
@@ -267,14 +330,15 @@ static void stop_kill(void *arg)
 {
 	struct sbc_pool *pool = arg;
 
-	for (uint32_t i = 0; i < pool->n; i++) {
+	for (uint32_t i = 0; i < pool->n + pool->m; i++) {
 		struct worker *w = &pool->wv[i];
 
 		if (w->pid <= 0)
 			continue;
 
-		sbc_warn("worker %u (pid %d) still running after SIGTERM and "
-			 "the grace time: killed", w->index, (int)w->pid);
+		sbc_warn("%s %u (pid %d) still running after SIGTERM and "
+			 "the grace time: killed", sbc_pool_role(w), w->index,
+			 (int)w->pid);
 		(void)kill(w->pid, SIGKILL);
 	}
 
@@ -300,15 +364,16 @@ void sbc_pool_stop(struct sbc_pool *pool, uint32_t grace_s)
 
 	pool->stopping = true;
 
-	for (uint32_t i = 0; i < pool->n; i++) {
+	for (uint32_t i = 0; i < pool->n + pool->m; i++) {
 		struct worker *w = &pool->wv[i];
 
 		tmr_cancel(&w->tmr);
 
 		if (w->pid > 0) {
 			if (kill(w->pid, SIGTERM) < 0)
-				sbc_warn("worker %u (pid %d): SIGTERM: %m",
-					 w->index, (int)w->pid, errno);
+				sbc_warn("%s %u (pid %d): SIGTERM: %m",
+					 sbc_pool_role(w), w->index,
+					 (int)w->pid, errno);
 		}
 		else if (w->state != SBC_WORKER_FAILED) {
 			w->state = SBC_WORKER_STOPPED;
@@ -324,17 +389,21 @@ void sbc_pool_stop(struct sbc_pool *pool, uint32_t grace_s)
 }
 
 
-/* Start every worker. Their READY comes later, through the event loop. */
+/* Start every relay, then every worker. Their READY comes later,
+ * through the event loop. */
 int sbc_pool_start(struct sbc_pool *pool)
 {
 	if (!pool)
 		return EINVAL;
 
-	for (uint32_t i = 0; i < pool->n; i++) {
-		int err = sbc_pool_worker_start(&pool->wv[i]);
+	for (uint32_t k = 0; k < pool->n + pool->m; k++) {
+		struct worker *w = &pool->wv[(k + pool->n) % (pool->n +
+							      pool->m)];
+		int err = sbc_pool_worker_start(w);
 
 		if (err) {
-			sbc_error("worker %u: cannot start: %m", i, err);
+			sbc_error("%s %u: cannot start: %m", sbc_pool_role(w),
+				  w->index, err);
 			return err;
 		}
 	}
@@ -417,11 +486,12 @@ int sbc_pool_tell(struct sbc_pool *pool, uint32_t index, uint16_t kind,
 
 static void workers_init(struct sbc_pool *pool)
 {
-	for (uint32_t i = 0; i < pool->n; i++) {
+	for (uint32_t i = 0; i < pool->n + pool->m; i++) {
 		struct worker *w = &pool->wv[i];
 
 		w->pool = pool;
-		w->index = i;
+		w->relay = i >= pool->n;
+		w->index = w->relay ? i - pool->n : i;
 		w->ctl = -1;
 		w->mbox[0] = w->mbox[1] = -1;
 		w->backoff_ms = BACKOFF_MIN_MS;
@@ -439,6 +509,15 @@ static int mailboxes_make(struct sbc_pool *pool)
 		if (err) {
 			sbc_error("cannot create the mailbox of worker %u: %m",
 				  i, err);
+			return err;
+		}
+	}
+
+	for (uint32_t k = 0; k < pool->n * pool->m; k++) {
+		int err = sbc_chan_pair(&pool->rchan[2 * k]);
+
+		if (err) {
+			sbc_error("cannot create a relay channel: %m", err);
 			return err;
 		}
 	}
@@ -461,7 +540,9 @@ int sbc_pool_alloc(struct sbc_pool **poolp, const struct sbc_pool_conf *conf,
 	if (!poolp || !conf || !eventh || !conf->shm || !conf->w ||
 	    !conf->stats || conf->cfgfd < 0 || !conf->workers ||
 	    conf->workers >= SBC_SHM_WRITERS_MAX ||
-	    conf->workers > sbc_stats_workers(conf->stats)) {
+	    conf->relays > SBC_RTP_WORKERS_MAX ||
+	    (conf->relays && !conf->media) ||
+	    conf->workers + conf->relays > sbc_stats_workers(conf->stats)) {
 		if (conf && conf->cfgfd >= 0)
 			(void)close(conf->cfgfd);
 		return EINVAL;
@@ -475,6 +556,8 @@ int sbc_pool_alloc(struct sbc_pool **poolp, const struct sbc_pool_conf *conf,
 
 	pool->cfgfd = conf->cfgfd;
 	pool->n = conf->workers;
+	pool->m = conf->relays;
+	pool->media = mem_ref(conf->media);
 	pool->shm = mem_ref(conf->shm);
 	pool->w = mem_ref(conf->w);
 	pool->stats = mem_ref(conf->stats);
@@ -482,11 +565,16 @@ int sbc_pool_alloc(struct sbc_pool **poolp, const struct sbc_pool_conf *conf,
 	pool->arg = arg;
 	tmr_init(&pool->stop_tmr);
 
-	pool->wv = mem_zalloc(pool->n * sizeof(*pool->wv), NULL);
-	if (!pool->wv) {
+	pool->wv = mem_zalloc((pool->n + pool->m) * sizeof(*pool->wv), NULL);
+	pool->rchan = mem_alloc((2 * pool->n * pool->m + 1) *
+				sizeof(*pool->rchan), NULL);
+	if (!pool->wv || !pool->rchan) {
 		err = ENOMEM;
 		goto out;
 	}
+
+	for (uint32_t k = 0; k < 2 * pool->n * pool->m; k++)
+		pool->rchan[k] = -1;
 
 	workers_init(pool);
 
@@ -514,6 +602,12 @@ uint32_t sbc_pool_size(const struct sbc_pool *pool)
 }
 
 
+uint32_t sbc_pool_relays(const struct sbc_pool *pool)
+{
+	return pool ? pool->m : 0;
+}
+
+
 uint32_t sbc_pool_running(const struct sbc_pool *pool)
 {
 	uint32_t n = 0;
@@ -525,16 +619,8 @@ uint32_t sbc_pool_running(const struct sbc_pool *pool)
 }
 
 
-int sbc_pool_info(const struct sbc_pool *pool, uint32_t index,
-		  struct sbc_worker_info *info)
+static int process_info(const struct worker *w, struct sbc_worker_info *info)
 {
-	const struct worker *w;
-
-	if (!pool || !info || index >= pool->n)
-		return EINVAL;
-
-	w = &pool->wv[index];
-
 	info->pid = w->pid;
 	info->state = w->state;
 	info->incarnation = w->incarnation;
@@ -542,6 +628,26 @@ int sbc_pool_info(const struct sbc_pool *pool, uint32_t index,
 	info->uptime_ms = w->pid > 0 ? tmr_jiffies() - w->started : 0;
 
 	return 0;
+}
+
+
+int sbc_pool_info(const struct sbc_pool *pool, uint32_t index,
+		  struct sbc_worker_info *info)
+{
+	if (!pool || !info || index >= pool->n)
+		return EINVAL;
+
+	return process_info(&pool->wv[index], info);
+}
+
+
+int sbc_pool_relay_info(const struct sbc_pool *pool, uint32_t index,
+			struct sbc_worker_info *info)
+{
+	if (!pool || !info || index >= pool->m)
+		return EINVAL;
+
+	return process_info(&pool->wv[pool->n + index], info);
 }
 
 

@@ -1,5 +1,5 @@
 /*
- * The pool of SIP workers: starting them, waiting until they are ready,
+ * The pool of SIP workers and RTP relays: starting them, waiting until they are ready,
  * reaping and restarting them, stopping them. Owned by the supervisor.
  *
  * Include <re.h> before this header.
@@ -8,6 +8,7 @@
 struct sbc_shm;
 struct sbc_writer;
 struct sbc_stats;
+struct sbc_media;
 
 enum sbc_worker_state {
 	SBC_WORKER_STARTING = 0,  /* forked, its READY not yet received */
@@ -38,7 +39,9 @@ struct sbc_pool_conf {
 	uint32_t workers;
 	struct sbc_shm *shm;
 	struct sbc_writer *w;      /* the supervisor's, for the checker */
-	struct sbc_stats *stats;
+	struct sbc_stats *stats;   /* rows: the workers, then the relays */
+	uint32_t relays;           /* RTP relay processes, 0: none */
+	struct sbc_media *media;   /* their session records (if relays) */
 	int cfgfd;                 /* sealed config memfd: the pool owns it */
 };
 
@@ -56,4 +59,7 @@ uint32_t sbc_pool_size(const struct sbc_pool *pool);
 uint32_t sbc_pool_running(const struct sbc_pool *pool);
 int  sbc_pool_info(const struct sbc_pool *pool, uint32_t index,
 		   struct sbc_worker_info *info);
+uint32_t sbc_pool_relays(const struct sbc_pool *pool);
+int  sbc_pool_relay_info(const struct sbc_pool *pool, uint32_t index,
+			 struct sbc_worker_info *info);
 const char *sbc_worker_state_name(enum sbc_worker_state state);

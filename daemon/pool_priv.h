@@ -30,11 +30,21 @@ struct worker {
 	uint32_t ndeaths;
 	int ctl;                       /* the supervisor's end */
 	int mbox[2];                   /* [0] read by the worker, [1] written */
+	bool relay;                    /* an RTP relay, not a SIP worker */
 };
 
+/*
+ * wv holds the n SIP workers, then the m RTP relays: a relay is started,
+ * watched and restarted as a worker is, with its own fds and index.
+ */
 struct sbc_pool {
 	struct worker *wv;
 	uint32_t n;
+	uint32_t m;
+	int *rchan;                    /* worker-relay channels: pair
+				        * (worker i, relay r) at 2 * (i * m + r),
+				        * [0] the worker's end, [1] the relay's */
+	struct sbc_media *media;
 	struct sbc_shm *shm;
 	struct sbc_writer *w;
 	struct sbc_stats *stats;
@@ -48,6 +58,7 @@ struct sbc_pool {
 };
 
 int  sbc_pool_worker_start(struct worker *w);
+const char *sbc_pool_role(const struct worker *w);
 void sbc_pool_fd_shut(int *fdp);
 void sbc_pool_event(struct sbc_pool *pool, int ev);
 uint32_t sbc_pool_alive(const struct sbc_pool *pool);

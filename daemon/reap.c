@@ -1,8 +1,10 @@
 /*
- * Deaths of workers (see pool.c for their life).
+ * Deaths of workers and relays (see pool.c for their life).
  *
- * After a death the supervisor logs how it died, declares the worker's
- * writer index gone and runs the shm checker before anything else happens:
+ * After a worker's death the supervisor logs how it died, declares its
+ * writer index gone and runs the shm checker before anything else happens
+ * (a relay writes no table: it clears its own session records when it
+ * starts again):
  * the replacement must not start before the checker has reclaimed what the
  * dead one left half-written. The restart waits a backoff that starts at
  * BACKOFF_MIN_MS, doubles with each death up to BACKOFF_MAX_MS, and goes
@@ -53,8 +55,9 @@ static int worker_down(struct worker *w, uint64_t now)
 
 	if (w->ndeaths >= LOOP_DEATHS && now - oldest < LOOP_WINDOW_MS) {
 		w->state = SBC_WORKER_FAILED;
-		sbc_error("worker %u died %u times within %u s: crash loop, "
-			  "not restarted any more (failed)", w->index,
+		sbc_error("%s %u died %u times within %u s: crash loop, "
+			  "not restarted any more (failed)", sbc_pool_role(w),
+			  w->index,
 			  LOOP_DEATHS, (unsigned)((now - oldest + 999) / 1000));
 		return all_failed(w->pool) ? SBC_POOL_ALL_FAILED :
 			SBC_POOL_EVENT_NONE;
@@ -69,7 +72,8 @@ static int worker_down(struct worker *w, uint64_t now)
 	w->state = SBC_WORKER_RESTARTING;
 	tmr_start(&w->tmr, delay, restart, w);
 
-	sbc_notice("worker %u restarts in %u ms", w->index, delay);
+	sbc_notice("%s %u restarts in %u ms", sbc_pool_role(w), w->index,
+		   delay);
 
 	return SBC_POOL_EVENT_NONE;
 }
@@ -84,7 +88,8 @@ static void restart(void *arg)
 	if (!err)
 		return;
 
-	sbc_error("worker %u: cannot start: %m", w->index, err);
+	sbc_error("%s %u: cannot start: %m", sbc_pool_role(w), w->index,
+		  err);
 	sbc_pool_event(w->pool, worker_down(w, tmr_jiffies()));
 }
 
@@ -110,14 +115,14 @@ static void death_log(const struct worker *w, pid_t pid, int status,
 	if (WIFSIGNALED(status)) {
 		const char *name = sigabbrev_np(WTERMSIG(status));
 
-		sbc_log(level, "worker %u (pid %d) killed by SIG%s%s after %H",
-			w->index, (int)pid, name ? name : "?",
+		sbc_log(level, "%s %u (pid %d) killed by SIG%s%s after %H",
+			sbc_pool_role(w), w->index, (int)pid, name ? name : "?",
 			WCOREDUMP(status) ? " (core dumped)" : "",
 			duration_print, &lived);
 	}
 	else {
-		sbc_log(level, "worker %u (pid %d) exited with status %d "
-			"after %H", w->index, (int)pid, WEXITSTATUS(status),
+		sbc_log(level, "%s %u (pid %d) exited with status %d "
+			"after %H", sbc_pool_role(w), w->index, (int)pid, WEXITSTATUS(status),
 			duration_print, &lived);
 	}
 }
@@ -165,8 +170,10 @@ static int worker_died(struct worker *w, int status)
 
 	death_log(w, pid, status, now - w->started);
 
-	sbc_writer_gone(pool->shm, w->index + 1);
-	check_run(pool, w->index);
+	if (!w->relay) {
+		sbc_writer_gone(pool->shm, w->index + 1);
+		check_run(pool, w->index);
+	}
 
 	if (pool->stopping) {
 		if (w->state != SBC_WORKER_FAILED)
@@ -177,9 +184,9 @@ static int worker_died(struct worker *w, int status)
 	if (WIFEXITED(status) &&
 	    WEXITSTATUS(status) == SBC_WORKER_EXIT_FATAL) {
 		w->state = SBC_WORKER_FAILED;
-		sbc_error("worker %u cannot run (exit status %d: a fault a "
+		sbc_error("%s %u cannot run (exit status %d: a fault a "
 			  "restart will not cure, see its log): sbcd stops",
-			  w->index, SBC_WORKER_EXIT_FATAL);
+			  sbc_pool_role(w), w->index, SBC_WORKER_EXIT_FATAL);
 		return SBC_POOL_FATAL;
 	}
 
@@ -189,7 +196,7 @@ static int worker_died(struct worker *w, int status)
 
 static struct worker *worker_find(struct sbc_pool *pool, pid_t pid)
 {
-	for (uint32_t i = 0; i < pool->n; i++) {
+	for (uint32_t i = 0; i < pool->n + pool->m; i++) {
 		if (pool->wv[i].pid == pid)
 			return &pool->wv[i];
 	}

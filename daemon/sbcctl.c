@@ -55,6 +55,8 @@ static void usage(FILE *out)
 		"  dialogs              calls: state, age, legs, last pings\n"
 		"  dialog end CALL-ID   end a call: BYE to both legs\n"
 		"  backends             each backend: state, calls, probes\n"
+		"  media                media sessions: each side's addresses"
+		" and counters\n"
 		"  health               exit 0 if sbcd is healthy, else 1 "
 		"and why\n"
 		"  reload               re-read the configuration file\n");
@@ -98,7 +100,7 @@ static int request_build(char *req, size_t size, int argc, char *argv[],
 	bool known = !strcmp(cmd, "status") || !strcmp(cmd, "workers") ||
 		!strcmp(cmd, "registrations") || !strcmp(cmd, "reload") ||
 		!strcmp(cmd, "dialogs") || !strcmp(cmd, "backends") ||
-		!strcmp(cmd, "health");
+		!strcmp(cmd, "health") || !strcmp(cmd, "media");
 
 	if (!strcmp(cmd, "dialog")) {
 		/* the only two-word command: "dialog end CALL-ID" */

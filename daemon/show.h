@@ -8,6 +8,7 @@
 
 struct sbc_shm;
 struct sbc_stats;
+struct sbc_media;
 
 /* What the answers read: the supervisor's, borrowed for one request. */
 struct sbc_show {
@@ -15,6 +16,7 @@ struct sbc_show {
 	const struct sbc_pool *pool;
 	const struct sbc_stats *stats;
 	const struct sbc_shm *shm;
+	const struct sbc_media *media;   /* NULL without relays */
 	uint64_t started;                /* tmr_jiffies() at start */
 };
 
@@ -29,6 +31,9 @@ void sbc_show_dialogs(struct sbc_ctl_reply *rep, const struct sbc_show *s,
 		      bool json);
 void sbc_show_backends(struct sbc_ctl_reply *rep, const struct sbc_show *s,
 		       bool json);
+void sbc_show_media(struct sbc_ctl_reply *rep, const struct sbc_show *s,
+		    bool json);
+int  sbc_show_media_json(struct re_printf *pf, void *view);
 void sbc_show_health(struct sbc_ctl_reply *rep, const struct sbc_show *s,
 		     bool json);
 void sbc_show_dialog_end(struct sbc_ctl_reply *rep, const struct sbc_show *s,

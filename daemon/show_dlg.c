@@ -19,6 +19,8 @@
 #include "cfg/config.h"
 #include "shm/shm.h"
 #include "shm/dlg.h"
+#include <stdatomic.h>
+#include "shm/media.h"
 #include "shm/owner.h"
 #include "shm/channel.h"
 #include "daemon/control.h"
@@ -42,6 +44,8 @@ struct out {
 	uint64_t now;
 	uint32_t rows;
 	uint32_t more;
+	const struct sbc_media *media; /* the relays' sessions, or NULL */
+	const struct sbc_dlg *cur;     /* the row being printed */
 };
 
 struct leg_text {
@@ -110,18 +114,38 @@ static int leg_json(struct re_printf *pf, void *arg)
 }
 
 
+/* The call's media session as JSON, or null. */
+static int media_json(struct re_printf *pf, void *arg)
+{
+	const struct out *o = arg;
+	const struct sbc_dlg *d = o->cur;
+	const uint32_t per = sbc_media_per_relay(o->media);
+	struct sbc_media_view v;
+
+	if (!o->media || !d->media ||
+	    sbc_media_read(o->media, (d->media - 1) / per,
+			   (d->media - 1) % per, &v) ||
+	    strcmp(v.call_id, d->call_id))
+		return re_hprintf(pf, "null");
+
+	return sbc_show_media_json(pf, &v);
+}
+
+
 static int row_json(struct out *o, const struct sbc_dlg *d, uint64_t age)
 {
+	o->cur = d;
+
 	return mbuf_printf(o->rep->body, "%s{\"call_id\":%H,\"state\":\"%s\","
 			   "\"age\":%llu,\"from\":%H,\"to\":%H,"
 			   "\"from_tag\":%H,\"to_tag\":%H,\"caller\":%H,"
-			   "\"callee\":%H}", o->rows ? "," : "",
+			   "\"callee\":%H,\"media\":%H}", o->rows ? "," : "",
 			   sbc_json_str, d->call_id,
 			   sbc_dlg_state_name((enum sbc_dlg_state)d->state),
 			   (unsigned long long)age, sbc_json_str, d->from_uri,
 			   sbc_json_str, d->to_uri, sbc_json_str, d->from_tag,
 			   sbc_json_str, d->to_tag, leg_json, &d->caller,
-			   leg_json, &d->callee);
+			   leg_json, &d->callee, media_json, o);
 }
 
 
@@ -187,6 +211,7 @@ void sbc_show_dialogs(struct sbc_ctl_reply *rep, const struct sbc_show *s,
 	memset(&o, 0, sizeof(o));
 	o.rep = rep;
 	o.now = sbc_now_ms();
+	o.media = s->media;
 
 	if (json)
 		err = mbuf_printf(rep->body, "{\"dialogs\":[");

@@ -1,7 +1,7 @@
 /*
- * Starting a worker: fork, lay out its fds, exec.
+ * Starting a worker or a relay: fork, lay out its fds, exec.
  *
- * A worker is sbcd itself, run again through /proc/self/exe (the very
+ * A worker (or a relay) is sbcd itself, run again through /proc/self/exe (the very
  * binary the supervisor runs, even if the file was replaced on disk since)
  * with `-W INDEX,INCARNATION`, so it starts with a pristine libre and
  * OpenSSL. Everything it needs is on the fixed fds of workers/worker.h.
@@ -83,7 +83,7 @@ static void child_signals(void)
 static void __attribute__((noreturn))
 child_run(const struct sbc_spawn *sp, pid_t parent, char *const argv[])
 {
-	sbc_log_init("worker", sp->index, SBC_LOG_INFO);
+	sbc_log_init(sp->role, sp->index, SBC_LOG_INFO);
 
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
 		child_fail("prctl(PR_SET_PDEATHSIG)", errno);
@@ -106,13 +106,15 @@ child_run(const struct sbc_spawn *sp, pid_t parent, char *const argv[])
 int sbc_spawn_worker(pid_t *pidp, const struct sbc_spawn *sp)
 {
 	char arg[ARG_SIZE];
-	char *argv[] = {"sbcd", "-W", arg, NULL};
+	char *argv[] = {"sbcd", NULL, arg, NULL};
 	pid_t parent = getpid();
 	pid_t pid;
 
-	if (!pidp || !sp || !sp->fds ||
-	    sp->count <= SBC_WFD_PEER0 - SBC_WFD_SHM)
+	if (!pidp || !sp || !sp->fds || !sp->flag || !sp->role ||
+	    sp->count <= SBC_WFD_CTL - SBC_WFD_SHM)
 		return EINVAL;
+
+	argv[1] = (char *)(uintptr_t)sp->flag;
 
 	if (re_snprintf(arg, sizeof(arg), "%u,%u", sp->index,
 			sp->incarnation) < 0)

@@ -45,6 +45,8 @@
 #include "cfg/json.h"
 #include "daemon/pidfile.h"
 #include "daemon/pool.h"
+#include <stdatomic.h>
+#include "shm/media.h"
 #include "daemon/reload.h"
 #include "daemon/backends.h"
 #include "daemon/show.h"
@@ -62,6 +64,7 @@ struct supervisor {
 	struct sbc_writer *w;
 	struct sbc_stats *stats;
 	struct sbc_pool *pool;
+	struct sbc_media *media;     /* the relays' session records */
 	struct sbc_control *ctl;
 	struct tmr maint;
 	uint64_t started;
@@ -84,6 +87,7 @@ static void supervisor_destructor(void *arg)
 
 	mem_deref(sup->ctl);
 	mem_deref(sup->pool);
+	mem_deref(sup->media);
 	mem_deref(sup->stats);
 	mem_deref(sup->w);
 	mem_deref(sup->shm);
@@ -315,6 +319,7 @@ static void control_request(struct sbc_ctl_reply *rep,
 		.pool = sup->pool,
 		.stats = sup->stats,
 		.shm = sup->shm,
+		.media = sup->media,
 		.started = sup->started,
 	};
 
@@ -350,6 +355,10 @@ static void control_request(struct sbc_ctl_reply *rep,
 
 	case SBC_CTL_BACKENDS:
 		sbc_show_backends(rep, &show, req->json);
+		break;
+
+	case SBC_CTL_MEDIA:
+		sbc_show_media(rep, &show, req->json);
 		break;
 
 	case SBC_CTL_HEALTH:
@@ -405,9 +414,21 @@ static int shared_make(struct supervisor *sup)
 			 "reserved enough 2 MiB pages (vm.nr_hugepages): "
 			 "the segment uses 4 KiB pages");
 
-	err = sbc_stats_create(&sup->stats, cfg->workers);
-	if (err)
+	err = sbc_stats_create(&sup->stats, cfg->workers + cfg->rtp.workers);
+	if (err) {
 		sbc_error("cannot create the worker counters: %m", err);
+		return err;
+	}
+
+	if (!cfg->rtp.workers)
+		return 0;
+
+	err = sbc_media_create(&sup->media, cfg->rtp.workers,
+			       cfg->rtp.max_sessions);
+	if (err)
+		sbc_error("cannot create the media session records (%u "
+			  "relays x %u): %m", cfg->rtp.workers,
+			  cfg->rtp.max_sessions, err);
 
 	return err;
 }
@@ -420,6 +441,8 @@ static int pool_make(struct supervisor *sup)
 		.shm = sup->shm,
 		.w = sup->w,
 		.stats = sup->stats,
+		.relays = sup->cfg->rtp.workers,
+		.media = sup->media,
 	};
 	int err;
 

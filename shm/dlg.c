@@ -233,6 +233,7 @@ const char *sbc_dlg_reason_name(enum sbc_dlg_reason reason)
 		[SBC_DLG_SHUTDOWN]        = "shutdown",
 		[SBC_DLG_FAILED]          = "failed",
 		[SBC_DLG_EXPIRED]         = "expired",
+		[SBC_DLG_MEDIA_TIMEOUT]   = "media_timeout",
 	};
 
 	return (size_t)reason < ARRAY_SIZE(names) ? names[reason] : "?";

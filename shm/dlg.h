@@ -41,6 +41,7 @@ enum sbc_dlg_reason {
 	SBC_DLG_SHUTDOWN,
 	SBC_DLG_FAILED,         /* never answered: `status` says how */
 	SBC_DLG_EXPIRED,        /* pings off and nothing heard for a day */
+	SBC_DLG_MEDIA_TIMEOUT,  /* no media for rtp.timeout */
 	SBC_DLG_REASON_COUNT
 };
 
@@ -82,7 +83,8 @@ struct sbc_dlg {
 	uint64_t answer;       /* 2xx sent, 0 before */
 	uint64_t end;          /* ended, 0 before */
 	uint64_t last_ping;    /* last keepalive round sent, 0 before */
-	uint32_t media;        /* media session id at the relay, 0 if none */
+	uint32_t media;        /* media session record + 1 (relay * per
+				* relay + slot, shm/media.h), 0 if none */
 	uint16_t backend;      /* index in the config's backends */
 	uint8_t  state;        /* enum sbc_dlg_state */
 	uint8_t  reason;       /* enum sbc_dlg_reason */

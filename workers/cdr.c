@@ -9,7 +9,14 @@
  *  "to":"sip:bob@example.com","backend":"sip:127.0.0.1:5080",
  *  "setup":"2026-12-04T10:00:00.000Z","answer":"2026-12-04T10:00:02.140Z",
  *  "end":"2026-12-04T10:05:02.140Z","duration":300.000,
- *  "ended_by":"caller","reason":"caller_bye","leg":null,"status":null}
+ *  "ended_by":"caller","reason":"caller_bye","leg":null,"status":null,
+ *  "media":null}
+ *
+ * With the relay, "media" holds each side's packets and bytes in (sent by
+ * that party) and out (sent to it) and what its RTCP reported:
+ *  "media":{"access":{"packets_in":15000,"bytes_in":2580000,
+ *  "packets_out":14990,"bytes_out":2578280,"rtcp_lost":0,
+ *  "rtcp_jitter":12},"core":{...}}  (null without a media session).
  *
  * ended_by is the party whose BYE ended the call, or "sbcd"; leg names the
  * leg a leg_unreachable is about; status is the final of a failed setup
@@ -115,9 +122,12 @@ static int cdr_print(struct re_printf *pf, const struct sbc_core *core,
 	else
 		err |= re_hprintf(pf, "\"leg\":null,");
 	if (rec->status)
-		err |= re_hprintf(pf, "\"status\":%u}\n", rec->status);
+		err |= re_hprintf(pf, "\"status\":%u,", rec->status);
 	else
-		err |= re_hprintf(pf, "\"status\":null}\n");
+		err |= re_hprintf(pf, "\"status\":null,");
+	err |= re_hprintf(pf, "\"media\":");
+	err |= sbc_callmedia_print(pf, core, rec);
+	err |= re_hprintf(pf, "}\n");
 
 	return err;
 }

@@ -16,6 +16,7 @@ struct sbc_stats;
 struct sbc_stx;
 struct sbc_bk_view;
 struct sbc_probes;
+struct sbc_callmedia;
 
 /* Where a message goes, or where it came from. */
 struct sbc_dest {
@@ -31,6 +32,8 @@ struct sbc_in {
 	struct sbc_dest src;
 	enum sbc_side side;
 	struct pl body;              /* bounded by what was really received */
+	bool media_done;             /* its SDP went through the relay */
+	uint32_t media;              /* the relay's session record + 1 */
 };
 
 struct sbc_core {
@@ -52,6 +55,7 @@ struct sbc_core {
 	struct sbc_bk_view *bk;      /* the backends (backend.c) */
 	struct sbc_probes *probes;   /* probing of backends (probe.c) */
 	uint32_t dialogs;            /* of which not ended */
+	struct sbc_callmedia *cm;    /* the relays (callmedia.c) */
 	int cdr_fd;                  /* cdr.file, or -1 */
 	uint64_t branch_seq;
 	uint64_t branch_salt;        /* random per incarnation */
@@ -72,6 +76,19 @@ void sbc_core_input(struct sbc_core *core, const struct sbc_dest *src,
 uint32_t sbc_core_owner(const struct sbc_core *core, const struct pl *callid);
 int  sbc_pl_u32(const struct pl *pl, uint32_t *vp);
 int  sbc_callid_scan(const uint8_t *buf, size_t len, struct pl *callid);
+
+void sbc_core_reinput(struct sbc_core *core, const struct sbc_dest *src,
+		      struct mbuf *mb, uint32_t media);
+
+/* callmedia.c: a call's SDP through the RTP relay (DESIGN.md 6) */
+int  sbc_callmedia_init(struct sbc_core *core);
+void sbc_callmedia_close(struct sbc_core *core);
+bool sbc_callmedia_intercept(struct sbc_core *core, const struct sbc_in *in);
+void sbc_callmedia_end(struct sbc_core *core, const char *call_id,
+		       uint32_t media);
+struct sbc_dlg;
+int  sbc_callmedia_print(struct re_printf *pf, const struct sbc_core *core,
+			 const struct sbc_dlg *rec);
 
 /* mailbox.c: the other workers */
 int  sbc_mbox_listen(struct sbc_core *core);

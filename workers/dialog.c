@@ -148,8 +148,10 @@ void sbc_dialog_finish(struct sbc_dialog *dlg)
 			       sbc_writer_index(core->w));
 	dlg->bk_held = false;
 
-	if (dlg->rec.reason != SBC_DLG_NOT_ENDED)
+	if (dlg->rec.reason != SBC_DLG_NOT_ENDED) {
 		sbc_cdr_write(core, &dlg->rec);
+		sbc_callmedia_end(core, dlg->rec.call_id, dlg->rec.media);
+	}
 
 	key = rec_key(&dlg->rec);
 	if (dlg->in_table)
@@ -270,6 +272,7 @@ static int rec_from_invite(struct sbc_dlg *rec, const struct sbc_core *core,
 	rec->state = SBC_DLG_EARLY;
 	rec->callee.cseq = msg->cseq.num;
 	rec->backend = SBC_BK_NONE;
+	rec->media = in->media;
 	if (in->side == SBC_SIDE_CORE)
 		(void)sbc_backend_find(core, &in->src.addr, false,
 				       &rec->backend);

@@ -179,7 +179,8 @@ static void input_handle(struct sbc_core *core, struct sbc_in *in)
 	}
 
 	if (!msg->req) {
-		sbc_txn_response(core, in);
+		if (in->media_done || !sbc_callmedia_intercept(core, in))
+			sbc_txn_response(core, in);
 		return;
 	}
 
@@ -188,8 +189,41 @@ static void input_handle(struct sbc_core *core, struct sbc_in *in)
 		return;
 	}
 
+	if (!in->media_done && sbc_callmedia_intercept(core, in))
+		return;
+
 	if (!sbc_txn_request(core, in))
 		sbc_proxy_request(core, in);
+}
+
+
+/*
+ * A message whose SDP the relay rewrote (callmedia.c), in mb: handled as
+ * if it had arrived so, without going to the relay again. media: the
+ * relay's session record + 1, for the call's dialog.
+ */
+void sbc_core_reinput(struct sbc_core *core, const struct sbc_dest *src,
+		      struct mbuf *mb, uint32_t media)
+{
+	struct sbc_in in;
+	int err;
+
+	memset(&in, 0, sizeof(in));
+	in.src   = *src;
+	in.side  = sbc_listener_side(core, src->listener);
+	in.media_done = true;
+	in.media = media;
+
+	mb->pos = 0;
+	err = sip_msg_decode(&in.msg, mb);
+	if (err) {
+		sbc_warn("a message rewritten for the relay does not parse: "
+			 "%m", err);
+		return;
+	}
+
+	input_handle(core, &in);
+	mem_deref(in.msg);
 }
 
 

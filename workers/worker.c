@@ -71,6 +71,7 @@ static void worker_destructor(void *arg)
 	fd_close(core->mbox_fd);
 	sbc_txn_flush(core);
 	sbc_dialog_close(core);
+	sbc_callmedia_close(core);
 	sbc_cdr_close(core);
 	sbc_timer_close();
 	mem_deref(core->probes);
@@ -378,6 +379,8 @@ static int worker_core_init(struct worker *wk, const struct sbc_worker_args *a)
 		err = sbc_dialog_init(core);
 	if (!err)
 		err = sbc_backend_apply(core);
+	if (!err)
+		err = sbc_callmedia_init(core);
 	if (!err)
 		sbc_cdr_open(core);
 

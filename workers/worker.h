@@ -15,7 +15,10 @@ enum {
 	SBC_WFD_CONFIG = 5,   /* the validated config text (sealed memfd) */
 	SBC_WFD_CTL    = 6,   /* command channel with the supervisor */
 	SBC_WFD_MBOX   = 7,   /* this worker's mailbox, read end */
-	SBC_WFD_PEER0  = 8,   /* mailbox write ends, worker 0 .. workers-1 */
+	SBC_WFD_PEER0  = 8,   /* mailbox write ends, worker 0 .. workers-1,
+			       * then the channel with each RTP relay
+			       * (rtp.workers), then the relays' session
+			       * records (shm/media.h), if there are relays */
 };
 
 /* Exit status of a worker that cannot start for a reason a restart will not

@@ -1,0 +1,114 @@
+/*
+ * One packet through the relay.
+ *
+ * A packet read on a socket of leg L of a stream is the party on side L
+ * talking; it leaves from the other leg's socket of the same kind (RTP or
+ * RTCP) toward the party on the other side:
+ *
+ *   demux    RFC 7983 by the first byte: 128..191 is RTP or RTCP; STUN
+ *            and DTLS belong to the WebRTC profile, anything else is
+ *            dropped
+ *   latch    the first packet on a socket after the party's SDP names
+ *            where that party really is (NAT); packets from elsewhere are
+ *            dropped, so nobody can take a call's media over
+ *   count    packets and bytes in, the time of the last one, the party's
+ *            RTCP reports
+ *   route    to where the other party's packets come from once latched,
+ *            until then to its SDP address; nothing when it has none yet
+ *            (no answer) or put the stream on hold with a null address
+ *   send     queued on the data path, sent with the batch
+ */
+
+#include <re.h>
+#include <stdatomic.h>
+#include "shm/field.h"
+#include "cfg/log.h"
+#include "cfg/config.h"
+#include "shm/media.h"
+#include "rtp/io.h"
+#include "rtp/sdp.h"
+#include "rtp/relay_priv.h"
+
+enum {
+	RTP_MIN_LEN = 4,
+	RTCP_PT_MIN = 192,   /* RFC 5761 4: RTCP packet types on an RTP port */
+	RTCP_PT_MAX = 223,
+};
+
+
+static bool is_rtp_or_rtcp(const struct sbc_rtp_pkt *pkt)
+{
+	return pkt->len >= RTP_MIN_LEN && pkt->buf[0] >= 128 &&
+		pkt->buf[0] <= 191;
+}
+
+
+static bool is_rtcp(const struct rsock *sk, const struct sbc_rtp_pkt *pkt)
+{
+	return sk->kind == RSOCK_RTCP ||
+		(pkt->buf[1] >= RTCP_PT_MIN && pkt->buf[1] <= RTCP_PT_MAX);
+}
+
+
+static bool latch(struct rleg *leg, unsigned kind, const struct sa *src)
+{
+	if (leg->is_latched[kind])
+		return sa_cmp(&leg->latched[kind], src, SA_ALL);
+
+	leg->latched[kind] = *src;
+	leg->is_latched[kind] = true;
+
+	return true;
+}
+
+
+static const struct sa *route(const struct rleg *leg, unsigned kind)
+{
+	if (leg->is_latched[kind])
+		return &leg->latched[kind];
+
+	return sa_isset(&leg->sdp[kind], SA_ALL) ? &leg->sdp[kind] : NULL;
+}
+
+
+void sbc_relay_packet(void *sock_arg, struct sbc_rtp_pkt *pkt, void *arg)
+{
+	struct rsock *sk = sock_arg;
+	struct rstream *st = sk->st;
+	struct rsession *s = st->s;
+	struct sbc_relay *r = arg;
+	struct rleg *in = &st->leg[sk->side];
+	struct rleg *out = &st->leg[!sk->side];
+	struct sbc_media_leg *rin = &s->rec->leg[sk->side];
+	struct sbc_media_leg *rout = &s->rec->leg[!sk->side];
+	const struct sa *dst;
+	bool newly;
+
+	if (!is_rtp_or_rtcp(pkt))
+		return;
+
+	newly = !in->is_latched[sk->kind];
+	if (!latch(in, sk->kind, &pkt->src))
+		return;
+	if (newly)
+		sbc_rsession_leg_stats(s);
+
+	s->last_media = pkt->rx_ns / 1000000 + r->mono_to_wall;
+	sbc_media_add(&rin->pkts_in, 1);
+	sbc_media_add(&rin->bytes_in, pkt->len);
+	atomic_store_explicit(&rin->last_in, s->last_media,
+			      memory_order_relaxed);
+
+	if (is_rtcp(sk, pkt))
+		sbc_rtcp_read(rin, pkt->buf, pkt->len);
+
+	dst = route(out, sk->kind);
+	if (!dst || out->sock[sk->kind].fd < 0)
+		return;
+
+	if (sbc_rtp_io_send(r->io, out->sock[sk->kind].fd, pkt, dst))
+		return;
+
+	sbc_media_add(&rout->pkts_out, 1);
+	sbc_media_add(&rout->bytes_out, pkt->len);
+}

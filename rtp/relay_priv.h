@@ -1,0 +1,127 @@
+/*
+ * A relay process's insides, private to rtp/.
+ *
+ * A session is one call: per m-line a stream, and per stream two legs,
+ * one per side of the edge (enum sbc_side). A leg has its own RTP and RTCP
+ * sockets on its side's relay address, the party's address from its SDP,
+ * and the address its packets really come from once latched. A packet read
+ * on leg L of a stream goes out of the other leg's socket of the same kind
+ * to the other party. The WebRTC profile (ICE-lite, DTLS-SRTP, rtcp-mux)
+ * will hang off the leg: `struct rleg` is where its state goes.
+ *
+ * Include <re.h>, <stdatomic.h>, "shm/field.h", "cfg/config.h",
+ * "shm/media.h" and "rtp/io.h" before this header.
+ */
+
+struct sbc_shm;
+struct sbc_stats;
+struct sbc_ports;
+struct rstream;
+
+enum rsock_kind {
+	RSOCK_RTP = 0,
+	RSOCK_RTCP,
+	RSOCK_KINDS,
+};
+
+/* One media socket: what the data path hands back with each packet. */
+struct rsock {
+	struct rstream *st;
+	uint8_t side;              /* enum sbc_side */
+	uint8_t kind;              /* enum rsock_kind */
+	int fd;                    /* -1 when none; the io owns it */
+};
+
+struct rleg {
+	struct rsock sock[RSOCK_KINDS];
+	uint16_t port;             /* local RTP port; RTCP is port + 1 */
+	struct sa sdp[RSOCK_KINDS];      /* from its SDP; unset: none/hold */
+	struct sa latched[RSOCK_KINDS];  /* where its packets come from */
+	bool is_latched[RSOCK_KINDS];
+	bool declined;             /* its SDP gave port 0 */
+};
+
+struct rstream {
+	struct rsession *s;
+	struct rleg leg[SBC_SIDE_COUNT];
+};
+
+struct rsession {
+	struct le he;              /* in relay->sessions, by Call-ID */
+	struct sbc_relay *relay;
+	char call_id[SBC_MEDIA_CALLID_SIZE];
+	uint32_t slot;             /* its record in the media table */
+	struct sbc_media_rec *rec;
+	uint32_t worker;           /* the Call-ID's owner: gets TIMEOUT */
+	struct rstream *streams[SBC_SDP_STREAMS_MAX];
+	unsigned count;
+	bool held[SBC_SIDE_COUNT]; /* that side's last SDP held every stream */
+	uint64_t created;          /* sbc_now_ms */
+	uint64_t last_media;       /* sbc_now_ms of the last packet */
+	uint64_t timeout_told;     /* when TIMEOUT was last sent, 0: never */
+};
+
+/* A worker's channel. */
+struct rchan {
+	struct sbc_relay *relay;
+	uint32_t worker;
+	int fd;
+};
+
+struct sbc_relay {
+	struct sbc_config *cfg;
+	struct sbc_shm *shm;
+	struct sbc_stats *stats;
+	struct sbc_media *media;
+	struct sbc_ports *ports;
+	struct sbc_rtp_io *io;
+	struct hash *sessions;
+	struct rchan *chans;       /* by worker */
+	uint32_t *free_slots;      /* stack of free record slots */
+	uint32_t nfree;
+	uint32_t index;
+	uint32_t workers;
+	uint32_t nsessions;
+	uint8_t *sdp_buf;          /* a request's SDP */
+	struct mbuf *out;          /* a reply's SDP */
+	struct tmr sweep;
+	uint32_t reap_cursor;      /* next slot the reaper looks at */
+	struct rsession **by_slot; /* the session holding each record */
+	uint64_t now;              /* sbc_now_ms, at the last timer */
+	uint64_t mono_to_wall;     /* sbc_now_ms minus CLOCK_MONOTONIC ms */
+	struct tmr beat;
+};
+
+/* ports.c */
+int  sbc_ports_alloc(struct sbc_ports **pp, const struct sbc_rtp_conf *rtp,
+		     uint32_t relay, uint32_t relays);
+int  sbc_ports_take(struct sbc_ports *p, const struct sa *addr,
+		    uint16_t *portp, int fds[RSOCK_KINDS]);
+uint64_t sbc_ports_skipped(const struct sbc_ports *p);
+
+/* session.c */
+int  sbc_rsession_get(struct sbc_relay *r, const char *call_id, bool create,
+		      uint32_t worker, struct rsession **sp);
+void sbc_rsession_delete(struct rsession *s, const char *why);
+struct rsession *sbc_rsession_find(struct sbc_relay *r, const char *call_id);
+int  sbc_rsession_streams(struct rsession *s, unsigned count);
+void sbc_rsession_leg_stats(struct rsession *s);
+
+/* session_sdp.c */
+int  sbc_rsession_sdp(struct rsession *s, enum sbc_side from,
+		      const struct pl *sdp, struct mbuf *out);
+
+/* forward.c */
+void sbc_relay_packet(void *sock_arg, struct sbc_rtp_pkt *pkt, void *arg);
+
+/* rtcp.c */
+void sbc_rtcp_read(struct sbc_media_leg *leg, const uint8_t *buf,
+		   size_t len);
+
+/* ctl.c */
+int  sbc_relay_ctl_listen(struct sbc_relay *r);
+void sbc_relay_ctl_close(struct sbc_relay *r);
+void sbc_relay_tell_timeout(struct sbc_relay *r, struct rsession *s);
+
+/* sweep.c */
+void sbc_relay_sweep_start(struct sbc_relay *r);

@@ -1,0 +1,115 @@
+/*
+ * An SDP through the relay: the offer or answer a party on one side sent
+ * becomes the SDP the party on the other side gets.
+ *
+ * Offer and answer are the same step here: what a party's SDP says is
+ * where that party wants media (its leg's address per stream), and the SDP
+ * the other party gets names the relay's sockets on the other side. A
+ * retransmitted SDP changes nothing (same streams, same ports); a new
+ * address for a party (a re-INVITE, a move) forgets where its packets came
+ * from, so the next packet latches again.
+ */
+
+#include <string.h>
+#include <re.h>
+#include <stdatomic.h>
+#include "shm/field.h"
+#include "cfg/log.h"
+#include "cfg/config.h"
+#include "shm/media.h"
+#include "rtp/io.h"
+#include "rtp/sdp.h"
+#include "rtp/relay_priv.h"
+
+
+static bool stream_held(const struct sbc_sdp_stream *ss)
+{
+	return !ss->port || ss->null_addr || ss->dir == SBC_SDP_INACTIVE;
+}
+
+
+/* What the SDP of stream i says about the leg of the party that sent it. */
+static void leg_update(struct rleg *leg, const struct sbc_sdp_stream *ss)
+{
+	struct sa rtp, rtcp;
+
+	sa_init(&rtp, AF_UNSPEC);
+	sa_init(&rtcp, AF_UNSPEC);
+
+	if (ss->port && !ss->null_addr) {
+		rtp  = ss->addr;
+		rtcp = ss->rtcp;
+	}
+
+	leg->declined = ss->port == 0;
+
+	if (!sa_cmp(&rtp, &leg->sdp[RSOCK_RTP], SA_ALL) ||
+	    !sa_cmp(&rtcp, &leg->sdp[RSOCK_RTCP], SA_ALL)) {
+		leg->sdp[RSOCK_RTP]  = rtp;
+		leg->sdp[RSOCK_RTCP] = rtcp;
+		leg->is_latched[RSOCK_RTP]  = false;
+		leg->is_latched[RSOCK_RTCP] = false;
+	}
+}
+
+
+static void local_fill(struct sbc_sdp_local *loc, const struct rsession *s,
+		       const struct sbc_sdp *sdp, enum sbc_side to)
+{
+	const struct sbc_rtp_conf *rtp = &s->relay->cfg->rtp;
+
+	memset(loc, 0, sizeof(*loc));
+	loc->addr = sa_isset(&rtp->advertise[to], SA_ADDR) ?
+		rtp->advertise[to] : rtp->addr[to];
+
+	for (unsigned i = 0; i < sdp->count; i++) {
+		const struct rleg *leg = &s->streams[i]->leg[to];
+
+		if (!sdp->streams[i].port)
+			continue;
+
+		loc->rtp[i]  = leg->port;
+		loc->rtcp[i] = leg->port + 1;
+	}
+}
+
+
+/*
+ * Apply the SDP `text` that a party on side `from` sent, and print into
+ * `out` the SDP for the party on the other side. EBADMSG for an SDP that
+ * cannot be read, ENOSPC when no ports are left for a new stream.
+ */
+int sbc_rsession_sdp(struct rsession *s, enum sbc_side from,
+		     const struct pl *text, struct mbuf *out)
+{
+	const enum sbc_side to = from == SBC_SIDE_ACCESS ?
+		SBC_SIDE_CORE : SBC_SIDE_ACCESS;
+	struct sbc_sdp_local loc;
+	struct sbc_sdp sdp;
+	bool held = true;
+	int err;
+
+	err = sbc_sdp_parse(&sdp, text);
+	if (err)
+		return err;
+
+	err = sbc_rsession_streams(s, sdp.count);
+	if (err)
+		return err;
+
+	for (unsigned i = 0; i < sdp.count; i++) {
+		leg_update(&s->streams[i]->leg[from], &sdp.streams[i]);
+		held = held && stream_held(&sdp.streams[i]);
+	}
+
+	s->held[from] = held;
+
+	local_fill(&loc, s, &sdp, to);
+	err = sbc_sdp_print(out, text, &sdp, &loc);
+	if (err)
+		return err;
+
+	sbc_rsession_leg_stats(s);
+
+	return 0;
+}

@@ -1,0 +1,122 @@
+/*
+ * The relay's once-a-second round over its sessions:
+ *
+ * - media timeout (rtp.timeout > 0): a session that relayed nothing for
+ *   that long, while neither party holds the call, is reported to the
+ *   Call-ID's owner worker, which ends the call on both legs. The report
+ *   is repeated every timeout while the session lasts (an early call that
+ *   the worker does not end yet, a report lost to a full channel).
+ * - lost deletes: a session older than REAP_AGE_MS whose Call-ID has no
+ *   dialog left in the shared table was missed by its DELETE (a worker
+ *   killed between ending the call and telling the relay): deleted. The
+ *   table lookups are bounded, REAP_PER_ROUND per round, from where the
+ *   last round stopped, so a large table costs the same every second.
+ */
+
+#include <time.h>
+#include <re.h>
+#include <stdatomic.h>
+#include "shm/field.h"
+#include "shm/shm.h"
+#include "shm/dlg.h"
+#include "cfg/log.h"
+#include "cfg/config.h"
+#include "shm/media.h"
+#include "rtp/io.h"
+#include "rtp/sdp.h"
+#include "rtp/relay_priv.h"
+
+enum {
+	SWEEP_MS       = 1000,
+	REAP_AGE_MS    = 60000,
+	REAP_PER_ROUND = 1024,
+};
+
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+
+static void timeout_check(struct sbc_relay *r, struct rsession *s)
+{
+	const uint64_t limit = r->cfg->rtp.timeout * 1000ull;
+
+	if (!limit || s->held[SBC_SIDE_ACCESS] || s->held[SBC_SIDE_CORE])
+		return;
+
+	if (r->now < s->last_media + limit)
+		return;
+
+	if (s->timeout_told && r->now < s->timeout_told + limit)
+		return;
+
+	s->timeout_told = r->now;
+	sbc_relay_tell_timeout(r, s);
+}
+
+
+static bool call_gone(struct sbc_relay *r, const struct rsession *s)
+{
+	struct pl callid;
+	struct sbc_dlg dlg;
+	size_t n = 0;
+
+	pl_set_str(&callid, s->call_id);
+
+	if (sbc_dlg_lookup_callid(r->shm, &callid, r->now, &dlg, 1, &n))
+		return false;
+
+	return n == 0 || dlg.state == SBC_DLG_ENDED;
+}
+
+
+static void reap_round(struct sbc_relay *r)
+{
+	const uint32_t slots = sbc_media_per_relay(r->media);
+
+	for (uint32_t n = 0; n < REAP_PER_ROUND && n < slots; n++) {
+		struct rsession *s = r->by_slot[r->reap_cursor];
+
+		r->reap_cursor = (r->reap_cursor + 1) % slots;
+
+		if (!s || r->now < s->created + REAP_AGE_MS)
+			continue;
+
+		if (call_gone(r, s)) {
+			sbc_notice("media session without a call: reaped (%s)",
+				   s->call_id);
+			sbc_rsession_delete(s, "its call is gone");
+		}
+	}
+}
+
+
+static void sweep_handler(void *arg)
+{
+	struct sbc_relay *r = arg;
+	const uint32_t slots = sbc_media_per_relay(r->media);
+
+	r->now = sbc_now_ms();
+	r->mono_to_wall = r->now - mono_ms();
+
+	for (uint32_t i = 0; i < slots && r->cfg->rtp.timeout; i++) {
+		if (r->by_slot[i])
+			timeout_check(r, r->by_slot[i]);
+	}
+
+	reap_round(r);
+
+	tmr_start(&r->sweep, SWEEP_MS, sweep_handler, r);
+}
+
+
+void sbc_relay_sweep_start(struct sbc_relay *r)
+{
+	sweep_handler(r);
+}
