@@ -67,6 +67,14 @@ static int sdp_apply(struct sbc_relay *r, const struct sbc_media_msg *req,
 		return err;
 
 	mbuf_reset(r->out);
+
+	/* a new call without SDP (a late offer): the session waits for the
+	 * offer in its 2xx */
+	if (!req->sdp_len) {
+		*sp = s;
+		return 0;
+	}
+
 	err = sbc_rsession_sdp(s, (enum sbc_side)req->side, &text, r->out);
 	if (err && req->create && !s->count)
 		sbc_rsession_delete(s, "its first SDP failed");

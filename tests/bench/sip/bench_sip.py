@@ -46,7 +46,10 @@ CALL_UAC = ['-sf', os.path.join(HERE, 'call_uac.xml'),
 BUF = str(8 * 1024 * 1024)
 # sbcd probes no backend here: the SIPp backends do not answer OPTIONS,
 # and a backend marked down would turn the rest of a sweep into 503s.
-NO_PROBES = 'probe = { interval = 0; };'
+# Kamailio's configuration relays no media: sbcd is measured on
+# signalling alone too, without its RTP relay (tests/bench/rtp/ measures
+# the relay).
+NO_PROBES = 'probe = { interval = 0; };\nrtp = { workers = 0; };'
 
 
 class Run:
