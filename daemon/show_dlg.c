@@ -36,7 +36,7 @@ enum {
 
 static const char *const heads[] = {"call_id", "state", "age", "from", "to",
 				    "caller", "callee", "caller_ping",
-				    "callee_ping"};
+				    "callee_ping", "media_in_out"};
 
 struct out {
 	struct sbc_ctl_reply *rep;
@@ -72,10 +72,24 @@ static void leg_text(struct leg_text *t, const struct sbc_dlg_leg *leg)
 }
 
 
+/* The media session of the call of d, in v: false when it has none. */
+static bool media_of(const struct out *o, const struct sbc_dlg *d,
+		     struct sbc_media_view *v)
+{
+	const uint32_t per = sbc_media_per_relay(o->media);
+
+	return o->media && d->media &&
+		!sbc_media_read(o->media, (d->media - 1) / per,
+				(d->media - 1) % per, v) &&
+		!strcmp(v->call_id, d->call_id);
+}
+
+
 static int row_text(struct out *o, const struct sbc_dlg *d, uint64_t age,
 		    const struct leg_text *lt)
 {
 	struct sbc_texttab *tab = o->tab;
+	struct sbc_media_view v;
 	int err = 0;
 
 	err |= sbc_texttab_cell(tab, "%s", d->call_id);
@@ -88,6 +102,15 @@ static int row_text(struct out *o, const struct sbc_dlg *d, uint64_t age,
 	err |= sbc_texttab_cell(tab, "%s", lt[1].addr);
 	err |= sbc_texttab_cell(tab, "%s", lt[0].ping);
 	err |= sbc_texttab_cell(tab, "%s", lt[1].ping);
+
+	if (media_of(o, d, &v))
+		err |= sbc_texttab_cell(tab, "access %llu/%llu core %llu/%llu",
+			(unsigned long long)v.leg[SBC_SIDE_ACCESS].pkts_in,
+			(unsigned long long)v.leg[SBC_SIDE_ACCESS].pkts_out,
+			(unsigned long long)v.leg[SBC_SIDE_CORE].pkts_in,
+			(unsigned long long)v.leg[SBC_SIDE_CORE].pkts_out);
+	else
+		err |= sbc_texttab_cell(tab, "-");
 
 	return err;
 }
@@ -118,14 +141,9 @@ static int leg_json(struct re_printf *pf, void *arg)
 static int media_json(struct re_printf *pf, void *arg)
 {
 	const struct out *o = arg;
-	const struct sbc_dlg *d = o->cur;
-	const uint32_t per = sbc_media_per_relay(o->media);
 	struct sbc_media_view v;
 
-	if (!o->media || !d->media ||
-	    sbc_media_read(o->media, (d->media - 1) / per,
-			   (d->media - 1) % per, &v) ||
-	    strcmp(v.call_id, d->call_id))
+	if (!media_of(o, o->cur, &v))
 		return re_hprintf(pf, "null");
 
 	return sbc_show_media_json(pf, &v);

@@ -8,7 +8,8 @@
  *   the worker does not end yet, a report lost to a full channel).
  * - lost deletes: a session older than REAP_AGE_MS whose Call-ID has no
  *   dialog left in the shared table was missed by its DELETE (a worker
- *   killed between ending the call and telling the relay): deleted. The
+ *   killed between ending the call and telling the relay, a new call
+ *   refused before its dialog was made): deleted. The
  *   table lookups are bounded, REAP_PER_ROUND per round, from where the
  *   last round stopped, so a large table costs the same every second.
  */
@@ -28,7 +29,8 @@
 
 enum {
 	SWEEP_MS       = 1000,
-	REAP_AGE_MS    = 60000,
+	REAP_AGE_MS    = 10000,   /* far longer than from a new call's offer
+				   * to its dialog in the table */
 	REAP_PER_ROUND = 1024,
 };
 
