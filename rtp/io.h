@@ -33,7 +33,9 @@ enum {
 };
 
 /* A datagram received. Its buffer stays valid until the receive handler
- * returns; the handler may pass it to sbc_rtp_io_send() once. */
+ * returns; the handler may pass it to sbc_rtp_io_send() once. buf has
+ * room for SBC_RTP_PKT_SIZE bytes: the handler may rewrite the packet in
+ * place, or change buf and len within that room, before sending it. */
 struct sbc_rtp_pkt {
 	uint8_t *buf;
 	size_t len;
@@ -48,11 +50,29 @@ struct sbc_rtp_io;
 typedef void (sbc_rtp_recv_h)(void *sock_arg, struct sbc_rtp_pkt *pkt,
 			      void *arg);
 
+/* sockets_max: how many sockets the io holds at a time (io_uring keeps
+ * some room for the removed ones not closed yet). With SBC_RTP_IO_URING,
+ * an error (ENOSYS, EPERM, ...) where the kernel refuses io_uring: fall
+ * back to epoll. */
 int  sbc_rtp_io_alloc(struct sbc_rtp_io **iop, enum sbc_rtp_io_kind kind,
 		      uint32_t sockets_max, sbc_rtp_recv_h *recvh, void *arg);
+
+/* On success the io owns fd (EALREADY: added already, ENOSPC: full); on
+ * error the caller still does. */
 int  sbc_rtp_io_add(struct sbc_rtp_io *io, int fd, void *sock_arg);
+
+/* No handler call for fd after this, not even for datagrams already read;
+ * may be called from a receive handler, for any socket. */
 void sbc_rtp_io_remove(struct sbc_rtp_io *io, int fd);
+
+/* Only from the receive handler, with the pkt it was given, from a socket
+ * fd of this io (ENOENT otherwise). The datagram leaves at the end of the
+ * batch; after this call the packet is the io's, not to be touched. A
+ * datagram the kernel refuses is counted in sbc_rtp_io_drops. */
 int  sbc_rtp_io_send(struct sbc_rtp_io *io, int fd, struct sbc_rtp_pkt *pkt,
 		     const struct sa *dst);
 enum sbc_rtp_io_kind sbc_rtp_io_kind(const struct sbc_rtp_io *io);
+
+/* Datagrams lost in here: too long, refused by the kernel on sending, and
+ * (io_uring) each time the buffer pool ran dry under a socket. */
 uint64_t sbc_rtp_io_drops(const struct sbc_rtp_io *io);

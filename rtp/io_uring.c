@@ -5,9 +5,10 @@
  * takes a buffer from a ring of UR_BUFS provided buffers (one group) for
  * each datagram; a buffer holds the io_uring_recvmsg_out header, the
  * source address and up to SBC_RTP_PKT_SIZE bytes of payload. When the
- * pool runs dry the receive ends with -ENOBUFS (counted as a drop), and
- * a receive that ends for any reason is armed again at once: a socket is
- * never given up on.
+ * pool runs dry the receive ends with -ENOBUFS (counted as a drop) and
+ * is armed again once the pool has refilled (ur_arm_waiting); a receive
+ * that ends for any other reason is armed again at the end of the
+ * wakeup: a socket is never given up on.
  *
  * Sending: a forwarded packet leaves from the buffer it arrived in (no
  * copy) with a sendmsg whose msghdr, iovec and destination live in that
@@ -16,9 +17,13 @@
  * handler does not send returns at once.
  *
  * Waking: the ring's fd is in libre's loop (it polls readable when CQEs
- * wait). A wakeup drains the CQ in chunks and all the SQEs it produced
+ * wait). A wakeup drains the CQ in chunks (UR_WAKE_MAX at most: the rest
+ * keeps the fd readable for the next turn) and all the SQEs it produced
  * (sends, re-armed receives) go out in one io_uring_submit at its end, or
- * earlier if the SQ would fill.
+ * earlier if the SQ would fill. The ring is COOP_TASKRUN (no IPI when a
+ * datagram lands; a sleeping loop is still woken). Not DEFER_TASKRUN:
+ * its completions wait for an io_uring_enter, and nothing wakes a poller
+ * of the ring's fd for them (tests/test_rtp_io.c's wakeup case fails).
  *
  * Removing: the socket's receive is cancelled and its fd closed only
  * when that receive has completed for good and no send from it is in
@@ -44,6 +49,10 @@ enum {
 	UR_BUFS    = 4096,   /* provided buffers, a power of two <= 32768 */
 	UR_BGID    = 0,
 	UR_CHUNK   = 256,    /* CQEs taken at a time */
+	UR_WAKE_MAX = 2048,  /* CQEs per wakeup, so that libre's timers and
+			      * other fds get their turn under overload */
+	UR_REFILL  = UR_BUFS / 4,  /* back in the pool before starved
+				    * receives are armed again */
 	UR_NAMELEN = sizeof(struct sockaddr_in6),
 	/* what the kernel may fill: a byte more and it says MSG_TRUNC */
 	UR_BUFLEN  = sizeof(struct io_uring_recvmsg_out) + UR_NAMELEN +
@@ -55,7 +64,7 @@ enum {
 	UR_DRAIN_MS = 1000,  /* destructor: wait for the kernel this long */
 };
 
-enum ur_kind {
+enum ud_kind {
 	UD_RECV   = 1,
 	UD_SEND   = 2,
 	UD_CANCEL = 3,
@@ -71,7 +80,8 @@ struct ur_sock {
 	uint32_t sends;      /* sends from it in flight */
 	bool armed;          /* a receive is in the kernel (or in the SQ) */
 	bool closing;        /* removed: close when !armed && !sends */
-	bool rearm;          /* waits for an SQE to be armed again */
+	bool waiting;        /* in the list of those to arm again */
+	uint32_t next_wait;
 	uint32_t next_free;
 };
 
@@ -101,12 +111,13 @@ struct ur_io {
 	uint32_t socks_max;
 	uint32_t free_head;
 	uint32_t live;           /* records not free */
-	uint32_t rearm_n;
+	uint32_t wait_head;      /* sockets whose receive waits to be armed */
+	uint32_t refilled;       /* buffers back since the pool ran dry */
+	uint32_t sending;        /* buffers held by sends in flight */
 	struct sbc_rtp_fdtab fdtab;
 
 	struct ur_slot *cur;     /* the packet being handled */
 	bool in_wakeup;
-	unsigned cq_entries;
 	struct io_uring_cqe *cqes[UR_CHUNK];
 };
 
@@ -127,6 +138,8 @@ static inline uint8_t *ur_buf(const struct ur_io *ur, uint32_t bid)
 /* Back to the kernel, made visible by ur_give_flush(). */
 static void ur_give(struct ur_io *ur, uint32_t bid)
 {
+	if (ur->refilled < UR_REFILL)
+		ur->refilled++;
 	io_uring_buf_ring_add(ur->br, ur_buf(ur, bid), UR_BUFLEN,
 			      (unsigned short)bid,
 			      io_uring_buf_ring_mask(UR_BUFS),
@@ -168,17 +181,25 @@ static void ur_submit_idle(struct ur_io *ur)
 }
 
 
+/* To be armed by ur_arm_waiting(), at the end of a wakeup. */
+static void ur_wait(struct ur_io *ur, struct ur_sock *s)
+{
+	if (s->waiting)
+		return;
+
+	s->waiting    = true;
+	s->next_wait  = ur->wait_head;
+	ur->wait_head = (uint32_t)(s - ur->socks);
+}
+
+
 static void ur_arm(struct ur_io *ur, struct ur_sock *s)
 {
 	struct io_uring_sqe *sqe;
 
 	sqe = ur_sqe(ur);
 	if (!sqe) {
-		/* retried by the next wakeup (ur_rearm_pending) */
-		if (!s->rearm) {
-			s->rearm = true;
-			ur->rearm_n++;
-		}
+		ur_wait(ur, s);
 		return;
 	}
 
@@ -188,20 +209,32 @@ static void ur_arm(struct ur_io *ur, struct ur_sock *s)
 	io_uring_sqe_set_data64(sqe, ud_recv((uint32_t)(s - ur->socks),
 					      s->gen));
 	s->armed = true;
-	if (s->rearm) {
-		s->rearm = false;
-		ur->rearm_n--;
-	}
 }
 
 
-static void ur_rearm_pending(struct ur_io *ur)
+/* Arms the receives that wait: those the SQ could not take, and those
+ * ended by a dry pool, once the pool has refilled enough not to end them
+ * again at once (or no buffer is out with a send: the pool is as full as
+ * it gets). Meanwhile their datagrams wait in the socket buffers, and
+ * overflow there, as overload should. */
+static void ur_arm_waiting(struct ur_io *ur)
 {
-	uint32_t i;
+	uint32_t idx, next;
+	struct ur_sock *s;
 
-	for (i = 0; ur->rearm_n && i < ur->socks_max; i++) {
-		if (ur->socks[i].rearm)
-			ur_arm(ur, &ur->socks[i]);
+	if (ur->wait_head == UR_NONE ||
+	    (ur->refilled < UR_REFILL && ur->sending))
+		return;
+
+	idx = ur->wait_head;
+	ur->wait_head = UR_NONE;
+
+	for (; idx != UR_NONE; idx = next) {
+		s = &ur->socks[idx];
+		next = s->next_wait;
+		s->waiting = false;
+		if (s->fd >= 0 && !s->closing && !s->armed)
+			ur_arm(ur, s);   /* may wait again: a new list */
 	}
 }
 
@@ -273,16 +306,20 @@ static void ur_recv_cqe(struct ur_io *ur, const struct io_uring_cqe *cqe,
 
 	s = &ur->socks[idx];
 
+	if (cqe->res == -ENOBUFS) {
+		ur->io.drops++;
+		ur->refilled = 0;
+	}
+
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
 		s->armed = false;
 		if (s->closing)
 			ur_finish(ur, s);
+		else if (cqe->res == -ENOBUFS)
+			ur_wait(ur, s);
 		else
 			ur_arm(ur, s);
 	}
-
-	if (cqe->res == -ENOBUFS)
-		ur->io.drops++;
 
 	if (!buf)
 		return;
@@ -305,6 +342,7 @@ static void ur_send_cqe(struct ur_io *ur, const struct io_uring_cqe *cqe)
 
 	sl->busy = false;
 	ur_give(ur, bid);
+	ur->sending--;
 
 	s->sends--;
 	ur_finish(ur, s);
@@ -365,8 +403,8 @@ static void ur_ready(int flags, void *arg)
 	(void)flags;
 
 	ur->in_wakeup = true;
-	(void)ur_reap(ur, 2 * ur->cq_entries);
-	ur_rearm_pending(ur);
+	(void)ur_reap(ur, UR_WAKE_MAX);
+	ur_arm_waiting(ur);
 	ur->in_wakeup = false;
 
 	(void)io_uring_submit(&ur->ring);
@@ -404,6 +442,7 @@ int sbc_rtp_uring_send(struct sbc_rtp_io *io, int fd, struct sbc_rtp_pkt *pkt,
 	sl->sock = (uint32_t)idx;
 	sl->busy = true;
 	ur->socks[idx].sends++;
+	ur->sending++;
 
 	io_uring_prep_sendmsg(sqe, fd, &sl->msg, MSG_DONTWAIT);
 	io_uring_sqe_set_data64(sqe, (uint64_t)UD_SEND << 62 |
@@ -454,11 +493,6 @@ static void ur_close_sock(struct ur_io *ur, struct ur_sock *s)
 
 	sbc_rtp_fdtab_clear(&ur->fdtab, s->fd);
 	s->closing = true;
-
-	if (s->rearm) {
-		s->rearm = false;
-		ur->rearm_n--;
-	}
 
 	if (s->armed) {
 		sqe = ur_sqe(ur);
@@ -596,7 +630,6 @@ static int ur_ring_init(struct ur_io *ur)
 		return -r;
 
 	ur->ring_up = true;
-	ur->cq_entries = p.cq_entries;
 
 	return 0;
 }
@@ -657,6 +690,8 @@ static int ur_tables_alloc(struct ur_io *ur, uint32_t sockets_max)
 	}
 	ur->socks_max = sockets_max;
 	ur->free_head = 0;
+	ur->wait_head = UR_NONE;
+	ur->refilled  = UR_REFILL;
 
 	for (i = 0; i < UR_BUFS; i++) {
 		ur->slots[i].msg.msg_name   = &ur->slots[i].dst.u;
@@ -680,7 +715,8 @@ int sbc_rtp_uring_alloc(struct sbc_rtp_io **iop, uint32_t sockets_max)
 	if (!ur)
 		return ENOMEM;
 
-	err = ur_tables_alloc(ur, sockets_max);
+	/* room for the removed whose receive has not ended yet */
+	err = ur_tables_alloc(ur, sockets_max + sockets_max / 4 + 16);
 	if (err)
 		goto out;
 
