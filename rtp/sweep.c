@@ -9,9 +9,9 @@
  * - lost deletes: a session older than REAP_AGE_MS whose Call-ID has no
  *   dialog left in the shared table was missed by its DELETE (a worker
  *   killed between ending the call and telling the relay, a new call
- *   refused before its dialog was made): deleted. The
- *   table lookups are bounded, REAP_PER_ROUND per round, from where the
- *   last round stopped, so a large table costs the same every second.
+ *   refused before its dialog was made): deleted. The dialog table
+ *   lookups are bounded, REAP_PER_ROUND per round, from where the last
+ *   round stopped, so a large table costs the same every second.
  */
 
 #include <time.h>
@@ -82,7 +82,9 @@ static void reap_round(struct sbc_relay *r)
 {
 	const uint32_t slots = sbc_media_per_relay(r->media);
 
-	for (uint32_t n = 0; n < REAP_PER_ROUND && n < slots; n++) {
+	uint32_t lookups = 0;
+
+	for (uint32_t n = 0; n < slots && lookups < REAP_PER_ROUND; n++) {
 		struct rsession *s = r->by_slot[r->reap_cursor];
 
 		r->reap_cursor = (r->reap_cursor + 1) % slots;
@@ -90,6 +92,7 @@ static void reap_round(struct sbc_relay *r)
 		if (!s || r->now < s->created + REAP_AGE_MS)
 			continue;
 
+		++lookups;
 		if (call_gone(r, s)) {
 			sbc_notice("media session without a call: reaped (%s)",
 				   s->call_id);

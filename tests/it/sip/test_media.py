@@ -32,6 +32,9 @@ receives and from where. The checks:
 - kill -9 of the relay (the supervisor's child with -R): sbcctl health
   fails while it is down, the supervisor logs its restart, a new call
   gets media.
+- a lost delete: a call refused before its dialog was made (the dialog
+  table holds one call) leaves a session; the relay reaps it after 10 s,
+  the call up keeps its own.
 - seed 004: the test holds one port pair in three of a 600-port range
   (UDP, some RTP ports, some RTCP ports); 500 SIPp calls at 100/s all
   succeed, and no SDP names a held pair.
@@ -370,7 +373,7 @@ def rtp_range(width):
     return best[1], best[1] + width - 1
 
 
-def node(test, tag, io='io_uring', width=200, timeout=0):
+def node(test, tag, io='io_uring', width=200, timeout=0, more=''):
     """sbcd with one relay and the three sets (see the top): attributes
     port_min, port_max, sipp_port, py_port, plain_port, cdr, io."""
     port_min, port_max = rtp_range(width)
@@ -388,8 +391,9 @@ def node(test, tag, io='io_uring', width=200, timeout=0):
     extra = ('rtp = { workers = 1; port_min = %d; port_max = %d;\n'
              '        access_address = "%s"; core_address = "%s";\n'
              '        io = "%s"; timeout = %d; };\n'
-             'cdr = { file = "%s"; };\n'
-             % (port_min, port_max, ACCESS_RTP, CORE_RTP, io, timeout, cdr))
+             'cdr = { file = "%s"; };\n%s'
+             % (port_min, port_max, ACCESS_RTP, CORE_RTP, io, timeout, cdr,
+                more))
     test.note('%s: sbcd with the relay on ports %d..%d, %s, timeout %d' %
               (tag, port_min, port_max, io, timeout))
     try:
@@ -1189,6 +1193,44 @@ def kill_relay(test):
     s.stop()
 
 
+# -- a lost delete: the reaper --------------------------------------------
+
+def lost_delete(test):
+    """A call refused before its dialog is made (the dialog table holds
+    one call) leaves a media session nobody deletes: the relay's sweep
+    finds its Call-ID without a dialog and reaps it; the call that is up
+    keeps its session."""
+    what = 'lost delete'
+    s = node(test, 'reaper', more='dialogs = { max = 1; };\n')
+    user, backend = peers(s)
+    a, b = RtpSock(), RtpSock()
+    up = Call(test, s, user, backend, 'py7', a.port, b.port,
+              what + ', the call up')
+    uri = 'sip:py7b@%s' % DOMAIN
+    invite = user.request('INVITE', uri, to=uri,
+                          body=make_sdp(sbcit.free_port()))
+    refused = sipmsg.Msg(invite).get('call-id')
+    user.send(invite, (LOOPBACK, s.access))
+    rsp = user.recv_response(invite, timeout=5)
+    test.require(rsp is not None and rsp.code == 503,
+                 '%s: a second call gets 503 (dialog table full)' % what,
+                 rsp.text() if rsp else 'nothing')
+    test.check(session_of(s, refused) is not None,
+               '%s: the refused call left a media session' % what)
+    start = time.monotonic()
+    gone = wait_until(lambda: session_of(s, refused) is None, 15, 0.5)
+    test.check(gone and time.monotonic() - start >= 5,
+               '%s: the relay reaps it, 10 s after it was made (%.1f s)' %
+               (what, time.monotonic() - start))
+    test.check('media session without a call: reaped (%s)' % refused in
+               log_own(s), '%s: the relay logs the reaping' % what)
+    test.check(session_of(s, up.call_id) is not None,
+               '%s: the call up keeps its session' % what)
+    up.hang_up()
+    no_session_left(test, s, what)
+    s.stop()
+
+
 # -- seed 004: ports held by another program -----------------------------
 
 SEED4_WIDTH = 600
@@ -1292,6 +1334,7 @@ def main(test):
         data_paths(test)
         media_timeout(test)
         kill_relay(test)
+        lost_delete(test)
         seed_004(test)
     finally:
         for thing in OPEN:
