@@ -10,7 +10,11 @@
  *            dropped
  *   latch    the first packet on a socket after the party's SDP names
  *            where that party really is (NAT); packets from elsewhere are
- *            dropped, so nobody can take a call's media over
+ *            dropped, so nobody can take a call's media over. The socket
+ *            is then connected to that address: the kernel drops the
+ *            others before they reach the relay, finds the socket of a
+ *            packet without a table lookup and sends without a route
+ *            lookup
  *   count    packets and bytes in, the time of the last one, the party's
  *            RTCP reports
  *   route    to where the other party's packets come from once latched,
@@ -19,6 +23,7 @@
  *   send     queued on the data path, sent with the batch
  */
 
+#include <sys/socket.h>
 #include <re.h>
 #include <stdatomic.h>
 #include "shm/field.h"
@@ -57,17 +62,42 @@ static bool latch(struct rleg *leg, unsigned kind, const struct sa *src)
 
 	leg->latched[kind] = *src;
 	leg->is_latched[kind] = true;
+	leg->connected[kind] = !connect(leg->sock[kind].fd, &src->u.sa,
+					src->len);
 
 	return true;
 }
 
 
-static const struct sa *route(const struct rleg *leg, unsigned kind)
+/* Forget where the party's packets came from: its SDP changed. */
+void sbc_rleg_unlatch(struct rleg *leg)
 {
-	if (leg->is_latched[kind])
-		return &leg->latched[kind];
+	static const struct sockaddr none = {.sa_family = AF_UNSPEC};
 
-	return sa_isset(&leg->sdp[kind], SA_ALL) ? &leg->sdp[kind] : NULL;
+	for (unsigned k = 0; k < RSOCK_KINDS; k++) {
+		if (leg->connected[k])
+			(void)connect(leg->sock[k].fd, &none, sizeof(none));
+		leg->connected[k] = false;
+		leg->is_latched[k] = false;
+	}
+}
+
+
+/* Where a packet for the party of leg goes: *dstp, NULL for the peer of
+ * a connected socket. False when there is nowhere yet. */
+static bool route(const struct rleg *leg, unsigned kind,
+		  const struct sa **dstp)
+{
+	if (leg->connected[kind])
+		*dstp = NULL;
+	else if (leg->is_latched[kind])
+		*dstp = &leg->latched[kind];
+	else if (sa_isset(&leg->sdp[kind], SA_ALL))
+		*dstp = &leg->sdp[kind];
+	else
+		return false;
+
+	return true;
 }
 
 
@@ -102,8 +132,7 @@ void sbc_relay_packet(void *sock_arg, struct sbc_rtp_pkt *pkt, void *arg)
 	if (is_rtcp(sk, pkt))
 		sbc_rtcp_read(rin, pkt->buf, pkt->len);
 
-	dst = route(out, sk->kind);
-	if (!dst || out->sock[sk->kind].fd < 0)
+	if (!route(out, sk->kind, &dst) || out->sock[sk->kind].fd < 0)
 		return;
 
 	if (sbc_rtp_io_send(r->io, out->sock[sk->kind].fd, pkt, dst))

@@ -85,7 +85,7 @@ void sbc_rtp_io_remove(struct sbc_rtp_io *io, int fd)
 int sbc_rtp_io_send(struct sbc_rtp_io *io, int fd, struct sbc_rtp_pkt *pkt,
 		    const struct sa *dst)
 {
-	if (!io || !pkt || !dst || !dst->len || dst->len > sizeof(dst->u) ||
+	if (!io || !pkt || (dst && (!dst->len || dst->len > sizeof(dst->u))) ||
 	    pkt->len > SBC_RTP_PKT_SIZE)
 		return EINVAL;
 

@@ -68,7 +68,9 @@ void sbc_rtp_io_remove(struct sbc_rtp_io *io, int fd);
 /* Only from the receive handler, with the pkt it was given, from a socket
  * fd of this io (ENOENT otherwise). The datagram leaves at the end of the
  * batch; after this call the packet is the io's, not to be touched. A
- * datagram the kernel refuses is counted in sbc_rtp_io_drops. */
+ * datagram the kernel refuses is counted in sbc_rtp_io_drops. dst NULL:
+ * fd is connected (connect(2)) and the datagram goes to its peer, which
+ * spares the kernel a route lookup per packet. */
 int  sbc_rtp_io_send(struct sbc_rtp_io *io, int fd, struct sbc_rtp_pkt *pkt,
 		     const struct sa *dst);
 enum sbc_rtp_io_kind sbc_rtp_io_kind(const struct sbc_rtp_io *io);

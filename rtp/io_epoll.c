@@ -131,7 +131,8 @@ static void ep_flush(struct ep_io *ep)
 		for (i = s->tx_head, c = 0; c < s->tx_n; c++, i = sl->tx_next) {
 			sl = &ep->slot[i];
 			mm = &ep->tx[k++];
-			mm->msg_hdr.msg_name    = &sl->dst.u;
+			mm->msg_hdr.msg_name    = sl->dst.len ? &sl->dst.u :
+				NULL;
 			mm->msg_hdr.msg_namelen = sl->dst.len;
 			mm->msg_hdr.msg_iov     = &sl->tx_iov;
 			mm->msg_hdr.msg_iovlen  = 1;
@@ -261,7 +262,10 @@ int sbc_rtp_epoll_send(struct sbc_rtp_io *io, int fd, struct sbc_rtp_pkt *pkt,
 	i = (uint32_t)(sl - ep->slot);
 
 	sl->queued = true;
-	sl->dst    = *dst;
+	if (dst)
+		sl->dst = *dst;
+	else
+		sl->dst.len = 0;   /* a connected socket */
 	sl->tx_iov.iov_base = pkt->buf;
 	sl->tx_iov.iov_len  = pkt->len;
 

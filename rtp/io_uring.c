@@ -6,9 +6,15 @@
  * each datagram; a buffer holds the io_uring_recvmsg_out header, the
  * source address and up to SBC_RTP_PKT_SIZE bytes of payload. When the
  * pool runs dry the receive ends with -ENOBUFS (counted as a drop) and
- * is armed again once the pool has refilled (ur_arm_waiting); a receive
- * that ends for any other reason is armed again at the end of the
- * wakeup: a socket is never given up on.
+ * the socket joins the end of a queue of sockets waiting to be armed
+ * again (ur_arm_waiting): at the end of every wakeup, the head of that
+ * queue is armed, one socket for every UR_PER_ARM buffers that came back
+ * during the wakeup. In the order they ran dry, so under overload every
+ * socket gets its turn (the loss is spread over all calls, as on the
+ * epoll path) and none starves while others keep their receives armed;
+ * when the overload passes, the queue empties within a few wakeups. A
+ * receive that ends for any other reason is armed again at once: a
+ * socket is never given up on.
  *
  * Sending: a forwarded packet leaves from the buffer it arrived in (no
  * copy) with a sendmsg whose msghdr, iovec and destination live in that
@@ -25,9 +31,15 @@
  * its completions wait for an io_uring_enter, and nothing wakes a poller
  * of the ring's fd for them (tests/test_rtp_io.c's wakeup case fails).
  *
+ * Files: every socket is in the ring's table of registered files, at its
+ * record's index, and every request names it there (IOSQE_FIXED_FILE):
+ * the kernel takes no reference on the file per request (fget was the
+ * single largest cost of a send after the network stack itself).
+ *
  * Removing: the socket's receive is cancelled and its fd closed only
  * when that receive has completed for good and no send from it is in
- * flight; until then the kernel holds the file and the port is not free.
+ * flight, after it left the table; until then the kernel holds the file
+ * and the port is not free.
  *
  * user_data tells CQEs apart: a receive carries its socket record's
  * index and generation (a CQE of an earlier life of the record is
@@ -38,6 +50,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <liburing.h>
@@ -46,13 +59,13 @@
 #include "rtp/io_impl.h"
 
 enum {
-	UR_BUFS    = 4096,   /* provided buffers, a power of two <= 32768 */
+	UR_BUFS    = 8192,   /* provided buffers, a power of two <= 32768:
+			      * 17 MiB, some 50 ms of a relay's top rate */
 	UR_BGID    = 0,
 	UR_CHUNK   = 256,    /* CQEs taken at a time */
 	UR_WAKE_MAX = 2048,  /* CQEs per wakeup, so that libre's timers and
 			      * other fds get their turn under overload */
-	UR_REFILL  = UR_BUFS / 4,  /* back in the pool before starved
-				    * receives are armed again */
+	UR_PER_ARM = 8,      /* buffers back per waiting receive armed */
 	UR_NAMELEN = sizeof(struct sockaddr_in6),
 	/* what the kernel may fill: a byte more and it says MSG_TRUNC */
 	UR_BUFLEN  = sizeof(struct io_uring_recvmsg_out) + UR_NAMELEN +
@@ -111,8 +124,9 @@ struct ur_io {
 	uint32_t socks_max;
 	uint32_t free_head;
 	uint32_t live;           /* records not free */
-	uint32_t wait_head;      /* sockets whose receive waits to be armed */
-	uint32_t refilled;       /* buffers back since the pool ran dry */
+	uint32_t wait_head;      /* sockets whose receive waits to be armed, */
+	uint32_t wait_tail;      /* oldest first */
+	uint32_t returned;       /* buffers back since the last arming */
 	uint32_t sending;        /* buffers held by sends in flight */
 	struct sbc_rtp_fdtab fdtab;
 
@@ -138,8 +152,7 @@ static inline uint8_t *ur_buf(const struct ur_io *ur, uint32_t bid)
 /* Back to the kernel, made visible by ur_give_flush(). */
 static void ur_give(struct ur_io *ur, uint32_t bid)
 {
-	if (ur->refilled < UR_REFILL)
-		ur->refilled++;
+	ur->returned++;
 	io_uring_buf_ring_add(ur->br, ur_buf(ur, bid), UR_BUFLEN,
 			      (unsigned short)bid,
 			      io_uring_buf_ring_mask(UR_BUFS),
@@ -181,15 +194,22 @@ static void ur_submit_idle(struct ur_io *ur)
 }
 
 
-/* To be armed by ur_arm_waiting(), at the end of a wakeup. */
+/* To be armed by ur_arm_waiting(), after those that wait already. */
 static void ur_wait(struct ur_io *ur, struct ur_sock *s)
 {
+	const uint32_t idx = (uint32_t)(s - ur->socks);
+
 	if (s->waiting)
 		return;
 
-	s->waiting    = true;
-	s->next_wait  = ur->wait_head;
-	ur->wait_head = (uint32_t)(s - ur->socks);
+	s->waiting   = true;
+	s->next_wait = UR_NONE;
+
+	if (ur->wait_head == UR_NONE)
+		ur->wait_head = idx;
+	else
+		ur->socks[ur->wait_tail].next_wait = idx;
+	ur->wait_tail = idx;
 }
 
 
@@ -203,8 +223,9 @@ static void ur_arm(struct ur_io *ur, struct ur_sock *s)
 		return;
 	}
 
-	io_uring_prep_recvmsg_multishot(sqe, s->fd, &ur->rx_msg, 0);
-	sqe->flags    |= IOSQE_BUFFER_SELECT;
+	io_uring_prep_recvmsg_multishot(sqe, (int)(s - ur->socks),
+					&ur->rx_msg, 0);
+	sqe->flags    |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
 	sqe->buf_group = UR_BGID;
 	io_uring_sqe_set_data64(sqe, ud_recv((uint32_t)(s - ur->socks),
 					      s->gen));
@@ -212,29 +233,34 @@ static void ur_arm(struct ur_io *ur, struct ur_sock *s)
 }
 
 
-/* Arms the receives that wait: those the SQ could not take, and those
- * ended by a dry pool, once the pool has refilled enough not to end them
- * again at once (or no buffer is out with a send: the pool is as full as
- * it gets). Meanwhile their datagrams wait in the socket buffers, and
- * overflow there, as overload should. */
+/*
+ * Arms receives that wait, oldest first: those the SQ could not take and
+ * those ended by a dry pool, one for every UR_PER_ARM buffers back since
+ * the last time (all of them when no buffer is out with a send: the pool
+ * is as full as it gets). A receive armed on a socket with a backlog
+ * takes a buffer per datagram at once: arming them all into a pool that
+ * just ran dry would only end most of them again. Meanwhile their
+ * datagrams wait in the socket buffers, and overflow there, as overload
+ * should.
+ */
 static void ur_arm_waiting(struct ur_io *ur)
 {
-	uint32_t idx, next;
-	struct ur_sock *s;
+	uint32_t budget = ur->sending ? ur->returned / UR_PER_ARM : UINT32_MAX;
 
-	if (ur->wait_head == UR_NONE ||
-	    (ur->refilled < UR_REFILL && ur->sending))
-		return;
+	ur->returned = 0;
 
-	idx = ur->wait_head;
-	ur->wait_head = UR_NONE;
+	while (ur->wait_head != UR_NONE && budget) {
+		struct ur_sock *s = &ur->socks[ur->wait_head];
 
-	for (; idx != UR_NONE; idx = next) {
-		s = &ur->socks[idx];
-		next = s->next_wait;
+		ur->wait_head = s->next_wait;
 		s->waiting = false;
-		if (s->fd >= 0 && !s->closing && !s->armed)
-			ur_arm(ur, s);   /* may wait again: a new list */
+		if (s->fd < 0 || s->closing || s->armed)
+			continue;
+
+		ur_arm(ur, s);
+		if (!s->armed)
+			break;   /* the SQ refused it: it waits at the end */
+		--budget;
 	}
 }
 
@@ -243,9 +269,14 @@ static void ur_arm_waiting(struct ur_io *ur)
  * is closed (the port is free) and its record free for another. */
 static void ur_finish(struct ur_io *ur, struct ur_sock *s)
 {
+	const int none = -1;
+
 	if (!s->closing || s->armed || s->sends)
 		return;
 
+	(void)io_uring_register_files_update(&ur->ring,
+					     (unsigned)(s - ur->socks), &none,
+					     1);
 	(void)close(s->fd);
 	s->fd      = -1;
 	s->arg     = NULL;
@@ -306,10 +337,8 @@ static void ur_recv_cqe(struct ur_io *ur, const struct io_uring_cqe *cqe,
 
 	s = &ur->socks[idx];
 
-	if (cqe->res == -ENOBUFS) {
+	if (cqe->res == -ENOBUFS)
 		ur->io.drops++;
-		ur->refilled = 0;
-	}
 
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
 		s->armed = false;
@@ -435,16 +464,23 @@ int sbc_rtp_uring_send(struct sbc_rtp_io *io, int fd, struct sbc_rtp_pkt *pkt,
 		return ENOBUFS;
 	}
 
-	sl->dst = *dst;
-	sl->msg.msg_namelen = dst->len;
-	sl->iov.iov_base    = pkt->buf;
-	sl->iov.iov_len     = pkt->len;
 	sl->sock = (uint32_t)idx;
 	sl->busy = true;
 	ur->socks[idx].sends++;
 	ur->sending++;
 
-	io_uring_prep_sendmsg(sqe, fd, &sl->msg, MSG_DONTWAIT);
+	if (dst) {
+		sl->dst = *dst;
+		sl->msg.msg_namelen = dst->len;
+		sl->iov.iov_base    = pkt->buf;
+		sl->iov.iov_len     = pkt->len;
+		io_uring_prep_sendmsg(sqe, (int)idx, &sl->msg, MSG_DONTWAIT);
+	}
+	else {
+		io_uring_prep_send(sqe, (int)idx, pkt->buf, pkt->len,
+				   MSG_DONTWAIT);
+	}
+	sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, (uint64_t)UD_SEND << 62 |
 				(uint64_t)(sl - ur->slots));
 
@@ -457,7 +493,7 @@ int sbc_rtp_uring_add(struct sbc_rtp_io *io, int fd, void *sock_arg)
 	struct ur_io *ur = (struct ur_io *)io;
 	struct ur_sock *s;
 	uint32_t idx;
-	int err;
+	int err, r;
 
 	if (sbc_rtp_fdtab_get(&ur->fdtab, fd) >= 0)
 		return EALREADY;
@@ -468,9 +504,17 @@ int sbc_rtp_uring_add(struct sbc_rtp_io *io, int fd, void *sock_arg)
 	idx = ur->free_head;
 	s = &ur->socks[idx];
 
+	r = io_uring_register_files_update(&ur->ring, idx, &fd, 1);
+	if (r < 0)
+		return -r;
+
 	err = sbc_rtp_fdtab_set(&ur->fdtab, fd, idx);
-	if (err)
+	if (err) {
+		const int none = -1;
+
+		(void)io_uring_register_files_update(&ur->ring, idx, &none, 1);
 		return err;
+	}
 
 	ur->free_head = s->next_free;
 	ur->live++;
@@ -691,7 +735,7 @@ static int ur_tables_alloc(struct ur_io *ur, uint32_t sockets_max)
 	ur->socks_max = sockets_max;
 	ur->free_head = 0;
 	ur->wait_head = UR_NONE;
-	ur->refilled  = UR_REFILL;
+	ur->wait_tail = UR_NONE;
 
 	for (i = 0; i < UR_BUFS; i++) {
 		ur->slots[i].msg.msg_name   = &ur->slots[i].dst.u;
@@ -706,17 +750,30 @@ static int ur_tables_alloc(struct ur_io *ur, uint32_t sockets_max)
 }
 
 
+/* The registered file table may not pass the descriptor limit. */
+static uint32_t files_max(uint32_t want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return want;
+
+	return (uint32_t)rl.rlim_cur;
+}
+
+
 int sbc_rtp_uring_alloc(struct sbc_rtp_io **iop, uint32_t sockets_max)
 {
 	struct ur_io *ur;
-	int err;
+	int err, r;
 
 	ur = mem_zalloc(sizeof(*ur), ur_destructor);
 	if (!ur)
 		return ENOMEM;
 
 	/* room for the removed whose receive has not ended yet */
-	err = ur_tables_alloc(ur, sockets_max + sockets_max / 4 + 16);
+	err = ur_tables_alloc(ur, files_max(sockets_max + sockets_max / 4 +
+					    16));
 	if (err)
 		goto out;
 
@@ -727,6 +784,12 @@ int sbc_rtp_uring_alloc(struct sbc_rtp_io **iop, uint32_t sockets_max)
 	err = ur_bufs_init(ur);
 	if (err)
 		goto out;
+
+	r = io_uring_register_files_sparse(&ur->ring, ur->socks_max);
+	if (r < 0) {
+		err = -r;
+		goto out;
+	}
 
 	err = fd_listen(ur->ring.ring_fd, FD_READ, ur_ready, ur);
 	if (err)

@@ -33,6 +33,7 @@ enum {
 	BEAT_MS       = 200,
 	SESSION_BUCKETS_MAX = 65536,
 	FDS_MAX       = 1 << 20,
+	FDS_RESERVED  = 64,       /* channels, the segment, libre's own */
 };
 
 struct relay_proc {
@@ -188,11 +189,35 @@ static int slots_init(struct sbc_relay *r)
 }
 
 
+/* The sockets the relay may hold: those of its sessions, within the
+ * descriptor limit (a session of one stream takes four). */
+static uint32_t sockets_max(const struct sbc_relay *r)
+{
+	const uint64_t want = (uint64_t)sbc_media_per_relay(r->media) *
+		SBC_SDP_STREAMS_MAX * SBC_SIDE_COUNT * RSOCK_KINDS;
+	struct rlimit rl;
+	uint64_t max = min(want, (uint64_t)FDS_MAX);
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < max) {
+		max = rl.rlim_cur > FDS_RESERVED ?
+			rl.rlim_cur - FDS_RESERVED : rl.rlim_cur;
+		if (max / (SBC_SIDE_COUNT * RSOCK_KINDS) <
+		    sbc_media_per_relay(r->media))
+			sbc_notice("the descriptor limit (%llu) holds %llu "
+				   "one-stream calls, fewer than "
+				   "rtp.max_sessions: raise it (LimitNOFILE)",
+				   (unsigned long long)rl.rlim_cur,
+				   (unsigned long long)(max / (SBC_SIDE_COUNT *
+							 RSOCK_KINDS)));
+	}
+
+	return (uint32_t)max;
+}
+
+
 static int io_open(struct sbc_relay *r)
 {
-	const uint32_t sockets = sbc_media_per_relay(r->media) *
-		SBC_SDP_STREAMS_MAX * SBC_SIDE_COUNT * RSOCK_KINDS;
-	uint32_t max = sockets > FDS_MAX ? FDS_MAX : sockets;
+	const uint32_t max = sockets_max(r);
 	int err;
 
 	if (r->cfg->rtp.io == SBC_RTP_IO_CONF_URING) {

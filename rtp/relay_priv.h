@@ -38,6 +38,7 @@ struct rleg {
 	struct sa sdp[RSOCK_KINDS];      /* from its SDP; unset: none/hold */
 	struct sa latched[RSOCK_KINDS];  /* where its packets come from */
 	bool is_latched[RSOCK_KINDS];
+	bool connected[RSOCK_KINDS];     /* the socket is connected to it */
 	bool declined;             /* its SDP gave port 0 */
 };
 
@@ -113,6 +114,7 @@ int  sbc_rsession_sdp(struct rsession *s, enum sbc_side from,
 
 /* forward.c */
 void sbc_relay_packet(void *sock_arg, struct sbc_rtp_pkt *pkt, void *arg);
+void sbc_rleg_unlatch(struct rleg *leg);
 
 /* rtcp.c */
 void sbc_rtcp_read(struct sbc_media_leg *leg, const uint8_t *buf,

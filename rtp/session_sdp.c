@@ -47,8 +47,7 @@ static void leg_update(struct rleg *leg, const struct sbc_sdp_stream *ss)
 	    !sa_cmp(&rtcp, &leg->sdp[RSOCK_RTCP], SA_ALL)) {
 		leg->sdp[RSOCK_RTP]  = rtp;
 		leg->sdp[RSOCK_RTCP] = rtcp;
-		leg->is_latched[RSOCK_RTP]  = false;
-		leg->is_latched[RSOCK_RTCP] = false;
+		sbc_rleg_unlatch(leg);
 	}
 }
 
