@@ -14,9 +14,10 @@ cd "$(dirname "$0")/.." || exit 1
 # The build's packages and the test peers: SIPp (sip-tester), Kamailio
 # (the SIP benchmark's quick run, beside sbcd), Python with websockets
 # (the test harness, WebSocket clients), openssl (test certificates),
-# keepalived (it checks the example of cfg/keepalived.conf).
+# keepalived (it checks the example of cfg/keepalived.conf),
+# rtpengine-daemon (the RTP benchmark's quick run, beside sbcd's relay).
 sh daemon/deps.sh python3 python3-websockets sip-tester openssl kamailio \
-	keepalived \
+	keepalived rtpengine-daemon \
 	</dev/null || exit 1
 
 ASAN_OPTIONS=halt_on_error=1:abort_on_error=1
