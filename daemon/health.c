@@ -27,64 +27,57 @@ enum {
 };
 
 
-static int workers_check(char *why, size_t size, const struct sbc_show *s)
+/* A process running, its loop beating: 0, or EAGAIN and why not. `row`
+ * is its row of counters (workers first, then relays). */
+static int process_check(char *why, size_t size, const struct sbc_show *s,
+			 const char *role, uint32_t index, uint32_t row,
+			 const struct sbc_worker_info *pi)
 {
 	const uint64_t now = sbc_now_ms();
+	uint64_t beat;
 
-	for (uint32_t i = 0; i < sbc_pool_size(s->pool); i++) {
-		struct sbc_worker_info wi;
-		uint64_t beat;
+	if (pi->state != SBC_WORKER_RUNNING) {
+		(void)re_snprintf(why, size, "%s %u is %s", role, index,
+				  sbc_worker_state_name(pi->state));
+		return EAGAIN;
+	}
 
-		if (sbc_pool_info(s->pool, i, &wi))
-			return EINVAL;
-
-		if (wi.state != SBC_WORKER_RUNNING) {
-			(void)re_snprintf(why, size, "worker %u is %s", i,
-					  sbc_worker_state_name(wi.state));
-			return EAGAIN;
-		}
-
-		beat = sbc_stats_last_beat(s->stats, i);
-		if (now > beat + BEAT_MAX_MS) {
-			(void)re_snprintf(why, size, "worker %u (pid %d): no "
-					  "heartbeat for %.1f s", i,
-					  (int)wi.pid, beat ? (double)(now -
-					  beat) / 1000.0 : 0.0);
-			return EAGAIN;
-		}
+	beat = sbc_stats_last_beat(s->stats, row);
+	if (now > beat + BEAT_MAX_MS) {
+		(void)re_snprintf(why, size, "%s %u (pid %d): no heartbeat "
+				  "for %.1f s", role, index, (int)pi->pid,
+				  beat ? (double)(now - beat) / 1000.0 : 0.0);
+		return EAGAIN;
 	}
 
 	return 0;
 }
 
 
-/* Every relay running, its loop beating. */
-static int relays_check(char *why, size_t size, const struct sbc_show *s)
+/* Every worker, then every relay, running and beating. */
+static int processes_check(char *why, size_t size, const struct sbc_show *s)
 {
-	const uint64_t now = sbc_now_ms();
 	const uint32_t workers = sbc_pool_size(s->pool);
+	struct sbc_worker_info pi;
+	int err;
 
-	for (uint32_t i = 0; i < sbc_pool_relays(s->pool); i++) {
-		struct sbc_worker_info ri;
-		uint64_t beat;
-
-		if (sbc_pool_relay_info(s->pool, i, &ri))
+	for (uint32_t i = 0; i < workers; i++) {
+		if (sbc_pool_info(s->pool, i, &pi))
 			return EINVAL;
 
-		if (ri.state != SBC_WORKER_RUNNING) {
-			(void)re_snprintf(why, size, "relay %u is %s", i,
-					  sbc_worker_state_name(ri.state));
-			return EAGAIN;
-		}
+		err = process_check(why, size, s, "worker", i, i, &pi);
+		if (err)
+			return err;
+	}
 
-		beat = sbc_stats_last_beat(s->stats, workers + i);
-		if (now > beat + BEAT_MAX_MS) {
-			(void)re_snprintf(why, size, "relay %u (pid %d): no "
-					  "heartbeat for %.1f s", i,
-					  (int)ri.pid, beat ? (double)(now -
-					  beat) / 1000.0 : 0.0);
-			return EAGAIN;
-		}
+	for (uint32_t i = 0; i < sbc_pool_relays(s->pool); i++) {
+		if (sbc_pool_relay_info(s->pool, i, &pi))
+			return EINVAL;
+
+		err = process_check(why, size, s, "relay", i, workers + i,
+				    &pi);
+		if (err)
+			return err;
 	}
 
 	return 0;
@@ -129,9 +122,7 @@ void sbc_show_health(struct sbc_ctl_reply *rep, const struct sbc_show *s,
 	char why[SBC_CTL_NOTE_SIZE] = "";
 	int err;
 
-	err = workers_check(why, sizeof(why), s);
-	if (!err)
-		err = relays_check(why, sizeof(why), s);
+	err = processes_check(why, sizeof(why), s);
 	if (!err)
 		err = sets_check(why, sizeof(why), s);
 

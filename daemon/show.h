@@ -33,7 +33,6 @@ void sbc_show_backends(struct sbc_ctl_reply *rep, const struct sbc_show *s,
 		       bool json);
 void sbc_show_media(struct sbc_ctl_reply *rep, const struct sbc_show *s,
 		    bool json);
-int  sbc_show_media_json(struct re_printf *pf, void *view);
 void sbc_show_health(struct sbc_ctl_reply *rep, const struct sbc_show *s,
 		     bool json);
 void sbc_show_dialog_end(struct sbc_ctl_reply *rep, const struct sbc_show *s,

@@ -146,7 +146,7 @@ static int media_json(struct re_printf *pf, void *arg)
 	if (!media_of(o, o->cur, &v))
 		return re_hprintf(pf, "null");
 
-	return sbc_show_media_json(pf, &v);
+	return sbc_media_json(pf, &v);
 }
 
 

@@ -43,48 +43,6 @@ static void addr_text(char *buf, size_t size, const struct sbc_addr *a)
 }
 
 
-static int leg_json(struct re_printf *pf, const struct sbc_media_view *v,
-		    enum sbc_side side)
-{
-	char local[ADDR_SIZE], remote[ADDR_SIZE];
-
-	addr_text(local, sizeof(local), &v->leg[side].local);
-	addr_text(remote, sizeof(remote), &v->leg[side].remote);
-
-	return re_hprintf(pf, "{\"local\":\"%s\",\"remote\":\"%s\","
-			  "\"latched\":%s,\"packets_in\":%llu,"
-			  "\"bytes_in\":%llu,\"packets_out\":%llu,"
-			  "\"bytes_out\":%llu,\"rtcp_lost\":%u,"
-			  "\"rtcp_jitter\":%u}", local, remote,
-			  v->leg[side].latched ? "true" : "false",
-			  (unsigned long long)v->leg[side].pkts_in,
-			  (unsigned long long)v->leg[side].bytes_in,
-			  (unsigned long long)v->leg[side].pkts_out,
-			  (unsigned long long)v->leg[side].bytes_out,
-			  v->leg[side].rtcp_lost, v->leg[side].rtcp_jitter);
-}
-
-
-static int access_json(struct re_printf *pf, void *arg)
-{
-	return leg_json(pf, arg, SBC_SIDE_ACCESS);
-}
-
-
-static int core_json(struct re_printf *pf, void *arg)
-{
-	return leg_json(pf, arg, SBC_SIDE_CORE);
-}
-
-
-/* A session's sides as JSON, a %H handler (also for sbcctl dialogs). */
-int sbc_show_media_json(struct re_printf *pf, void *arg)
-{
-	return re_hprintf(pf, "{\"access\":%H,\"core\":%H}", access_json,
-			  arg, core_json, arg);
-}
-
-
 static int row_text(struct sbc_texttab *tab, const struct sbc_media_view *v,
 		    uint64_t age)
 {
@@ -144,8 +102,7 @@ static int scan(struct sbc_ctl_reply *rep, struct sbc_texttab *tab,
 						  rows ? "," : "", sbc_json_str,
 						  v.call_id, r,
 						  (unsigned long long)age,
-						  v.streams,
-						  sbc_show_media_json, &v);
+						  v.streams, sbc_media_json, &v);
 			++rows;
 		}
 	}

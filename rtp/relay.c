@@ -23,6 +23,7 @@
 #include "shm/stats.h"
 #include "shm/channel.h"
 #include "cfg/config.h"
+#include "cfg/fdlimit.h"
 #include "shm/media.h"
 #include "rtp/io.h"
 #include "rtp/sdp.h"
@@ -117,25 +118,6 @@ static int config_read(struct sbc_relay *r)
 		sbc_error("config from the supervisor refused: %s", errbuf);
 
 	return err;
-}
-
-
-/* Media sockets are many: libre's fd table must cover them all. */
-static int fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return errno;
-
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			return errno;
-	}
-
-	return fd_setsize(rl.rlim_cur > FDS_MAX ? FDS_MAX :
-			  (int)rl.rlim_cur);
 }
 
 
@@ -262,7 +244,7 @@ static int relay_start(struct relay_proc *rp, const struct sbc_relay_args *a)
 	r->index = a->index;
 	r->workers = r->cfg->workers;
 
-	err = fd_limit();
+	err = sbc_fd_limit_raise(FDS_MAX);
 	if (!err)
 		err = attach(r);
 	if (!err)

@@ -375,6 +375,55 @@ int sbc_media_find(const struct sbc_media *m, const struct pl *call_id,
 }
 
 
+static int addr_json(struct re_printf *pf, void *arg)
+{
+	struct sa sa;
+
+	if (sbc_addr_get(arg, &sa))
+		return re_hprintf(pf, "null");
+
+	return re_hprintf(pf, "\"%J\"", &sa);
+}
+
+
+static int leg_json(struct re_printf *pf, const struct sbc_media_view *v,
+		    unsigned i)
+{
+	return re_hprintf(pf, "{\"local\":%H,\"remote\":%H,\"latched\":%s,"
+			  "\"packets_in\":%llu,\"bytes_in\":%llu,"
+			  "\"packets_out\":%llu,\"bytes_out\":%llu,"
+			  "\"rtcp_lost\":%u,\"rtcp_jitter\":%u}",
+			  addr_json, &v->leg[i].local, addr_json,
+			  &v->leg[i].remote, v->leg[i].latched ? "true" :
+			  "false", (unsigned long long)v->leg[i].pkts_in,
+			  (unsigned long long)v->leg[i].bytes_in,
+			  (unsigned long long)v->leg[i].pkts_out,
+			  (unsigned long long)v->leg[i].bytes_out,
+			  v->leg[i].rtcp_lost, v->leg[i].rtcp_jitter);
+}
+
+
+static int access_json(struct re_printf *pf, void *arg)
+{
+	return leg_json(pf, arg, 0);
+}
+
+
+static int core_json(struct re_printf *pf, void *arg)
+{
+	return leg_json(pf, arg, 1);
+}
+
+
+/* A session's two sides as JSON, a %H handler on a struct
+ * sbc_media_view: the CDR's, sbcctl media's and sbcctl dialogs' form. */
+int sbc_media_json(struct re_printf *pf, void *view)
+{
+	return re_hprintf(pf, "{\"access\":%H,\"core\":%H}", access_json,
+			  view, core_json, view);
+}
+
+
 /* Send one record (and its SDP) on a channel; never blocks: EAGAIN when
  * the channel is full. */
 int sbc_media_send(int fd, struct sbc_media_msg *msg, const void *sdp,

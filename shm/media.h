@@ -20,6 +20,7 @@
  */
 
 struct pl;
+struct re_printf;
 struct sbc_media;
 
 enum {
@@ -113,6 +114,8 @@ int  sbc_media_read(const struct sbc_media *m, uint32_t relay, uint32_t slot,
 int  sbc_media_find(const struct sbc_media *m, const struct pl *call_id,
 		    struct sbc_media_view *v);
 uint32_t sbc_media_relay_of(const struct pl *call_id, uint32_t relays);
+
+int  sbc_media_json(struct re_printf *pf, void *view);
 
 int  sbc_media_send(int fd, struct sbc_media_msg *msg, const void *sdp,
 		    size_t len);

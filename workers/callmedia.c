@@ -401,32 +401,6 @@ void sbc_callmedia_end(struct sbc_core *core, const char *call_id,
 }
 
 
-static int leg_print(struct re_printf *pf, const struct sbc_media_view *v,
-		     enum sbc_side side)
-{
-	return re_hprintf(pf, "{\"packets_in\":%llu,\"bytes_in\":%llu,"
-			  "\"packets_out\":%llu,\"bytes_out\":%llu,"
-			  "\"rtcp_lost\":%u,\"rtcp_jitter\":%u}",
-			  (unsigned long long)v->leg[side].pkts_in,
-			  (unsigned long long)v->leg[side].bytes_in,
-			  (unsigned long long)v->leg[side].pkts_out,
-			  (unsigned long long)v->leg[side].bytes_out,
-			  v->leg[side].rtcp_lost, v->leg[side].rtcp_jitter);
-}
-
-
-static int leg_print_access(struct re_printf *pf, void *arg)
-{
-	return leg_print(pf, arg, SBC_SIDE_ACCESS);
-}
-
-
-static int leg_print_core(struct re_printf *pf, void *arg)
-{
-	return leg_print(pf, arg, SBC_SIDE_CORE);
-}
-
-
 /* The CDR's "media" value for the call of rec: each side's counters, or
  * null when the call had no media session. */
 int sbc_callmedia_print(struct re_printf *pf, const struct sbc_core *core,
@@ -445,8 +419,7 @@ int sbc_callmedia_print(struct re_printf *pf, const struct sbc_core *core,
 	    strcmp(v.call_id, rec->call_id))
 		return re_hprintf(pf, "null");
 
-	return re_hprintf(pf, "{\"access\":%H,\"core\":%H}",
-			  leg_print_access, &v, leg_print_core, &v);
+	return sbc_media_json(pf, &v);
 }
 
 

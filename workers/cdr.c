@@ -12,11 +12,15 @@
  *  "ended_by":"caller","reason":"caller_bye","leg":null,"status":null,
  *  "media":null}
  *
- * With the relay, "media" holds each side's packets and bytes in (sent by
- * that party) and out (sent to it) and what its RTCP reported:
- *  "media":{"access":{"packets_in":15000,"bytes_in":2580000,
- *  "packets_out":14990,"bytes_out":2578280,"rtcp_lost":0,
- *  "rtcp_jitter":12},"core":{...}}  (null without a media session).
+ * With the relay, "media" holds for each side the relay's address there,
+ * where that party's media went (latched: where its packets came from),
+ * packets and bytes in (sent by that party) and out (sent to it) and what
+ * its RTCP reported (shm/media.c prints it):
+ *  "media":{"access":{"local":"192.0.2.10:16384",
+ *  "remote":"198.51.100.7:40112","latched":true,"packets_in":15000,
+ *  "bytes_in":2580000,"packets_out":14990,"bytes_out":2578280,
+ *  "rtcp_lost":0,"rtcp_jitter":12},"core":{...}}  (null without a media
+ *  session).
  *
  * ended_by is the party whose BYE ended the call, or "sbcd"; leg names the
  * leg a leg_unreachable is about; status is the final of a failed setup

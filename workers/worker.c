@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include <sys/resource.h>
 #include <re.h>
 #include "cfg/log.h"
 #include "shm/field.h"
@@ -29,6 +28,7 @@
 #include "shm/stats.h"
 #include "shm/channel.h"
 #include "cfg/config.h"
+#include "cfg/fdlimit.h"
 #include "workers/transport.h"
 #include "workers/worker.h"
 #include "workers/core.h"
@@ -293,25 +293,6 @@ static void worker_malloc_tune(void)
 }
 
 
-/* libre's fd table must cover every descriptor a worker may accept. */
-static int worker_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return errno;
-
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			return errno;
-	}
-
-	return fd_setsize(rl.rlim_cur > FDS_MAX ? FDS_MAX :
-			  (int)rl.rlim_cur);
-}
-
-
 static int worker_attach(struct worker *wk, const struct sbc_worker_args *a)
 {
 	struct sbc_core *core = &wk->core;
@@ -403,7 +384,7 @@ static int worker_start(struct worker *wk, const struct sbc_worker_args *a)
 	sbc_log_set_level(core->cfg->log_level);
 	sbc_log_set_syslog(core->cfg->log_syslog);
 
-	err = worker_fd_limit();
+	err = sbc_fd_limit_raise(FDS_MAX);
 	if (err) {
 		sbc_error("cannot size the descriptor table: %m", err);
 		return err;
