@@ -228,7 +228,8 @@ static void resume(struct wait *w, const struct sbc_media_msg *rep,
 	uint32_t media = 0;
 	int err = rep->err;
 
-	if (!err && rep->slot && rep->slot <= sbc_media_per_relay(cm->media))
+	if (!err && rep->relay < cm->relays && rep->slot &&
+	    rep->slot <= sbc_media_per_relay(cm->media))
 		media = rep->relay * sbc_media_per_relay(cm->media) +
 			rep->slot;
 
