@@ -32,6 +32,9 @@ receives and from where. The checks:
 - kill -9 of the relay (the supervisor's child with -R): sbcctl health
   fails while it is down, the supervisor logs its restart, a new call
   gets media.
+- ports exhausted: a range of four pairs on each side's address holds
+  four calls, the fifth gets 503 and the relay logs why; the ports of a
+  call that ended serve the next.
 - a lost delete: a call refused before its dialog was made (the dialog
   table holds one call) leaves a session; the relay reaps it after 10 s,
   the call up keeps its own.
@@ -1193,6 +1196,53 @@ def kill_relay(test):
     s.stop()
 
 
+# -- the port range exhausted ---------------------------------------------
+
+def exhausted(test):
+    """A range of four pairs on each side's address holds four calls (a
+    pair on each side each): the fifth gets 503 and the relay says why;
+    once a call ends, its ports serve the next."""
+    what = 'ports exhausted'
+    s = node(test, 'exhausted', width=8)
+    user, backend = peers(s)
+    calls = []
+    for i in range(4):
+        a, b = RtpSock(), RtpSock()
+        calls.append(Call(test, s, user, backend, 'py8%d' % i, a.port,
+                          b.port, '%s, call %d' % (what, i + 1)))
+    pairs = {s.port_min, s.port_min + 2, s.port_min + 4, s.port_min + 6}
+    test.check({c.at_u['port'] for c in calls} == pairs and
+               {c.at_b['port'] for c in calls} == pairs,
+               '%s: four calls take the four pairs of each side' % what,
+               [(c.at_u['port'], c.at_b['port']) for c in calls])
+    uri = 'sip:py8x@%s' % DOMAIN
+    invite = user.request('INVITE', uri, to=uri,
+                          body=make_sdp(sbcit.free_port()))
+    user.send(invite, (LOOPBACK, s.access))
+    rsp = user.recv_response(invite, timeout=5)
+    test.check(rsp is not None and rsp.code == 503,
+               '%s: a fifth call gets 503' % what,
+               rsp.text() if rsp else 'nothing')
+    test.check(wait_until(lambda: 'no RTP port left' in log_own(s), 3),
+               '%s: the relay logs "no RTP port left"' % what)
+    test.check(recv_req(backend, 'INVITE', sipmsg.Msg(invite).get('call-id'),
+                        0.5) is None,
+               '%s: the fifth call never reaches the backend' % what)
+    gone = calls.pop(0)
+    gone.hang_up()
+    time.sleep(0.3)
+    a, b = RtpSock(), RtpSock()
+    again = Call(test, s, user, backend, 'py8y', a.port, b.port,
+                 what + ', after a call ended')
+    test.check((again.at_u['port'], again.at_b['port']) ==
+               (gone.at_u['port'], gone.at_b['port']),
+               '%s: the ended call\'s ports serve the next' % what)
+    for call in calls + [again]:
+        call.hang_up()
+    no_session_left(test, s, what)
+    s.stop()
+
+
 # -- a lost delete: the reaper --------------------------------------------
 
 def lost_delete(test):
@@ -1335,6 +1385,7 @@ def main(test):
         media_timeout(test)
         kill_relay(test)
         lost_delete(test)
+        exhausted(test)
         seed_004(test)
     finally:
         for thing in OPEN:
