@@ -36,7 +36,6 @@ struct sbc_ports {
 	uint32_t step;       /* 2 * relays */
 	uint32_t pairs;      /* in the relay's share */
 	uint32_t next;       /* the next pair to try */
-	uint64_t skipped;    /* pairs another program held */
 };
 
 
@@ -144,16 +143,9 @@ int sbc_ports_take(struct sbc_ports *p, const struct sa *addr,
 		if (err != EADDRINUSE && err != EACCES)
 			return err;
 
-		++p->skipped;
 		sbc_debug("port pair %u held by another socket: skipped",
 			  port);
 	}
 
 	return ENOSPC;
-}
-
-
-uint64_t sbc_ports_skipped(const struct sbc_ports *p)
-{
-	return p ? p->skipped : 0;
 }

@@ -82,11 +82,12 @@ struct sbc_relay {
 	uint32_t nfree;
 	uint32_t index;
 	uint32_t workers;
-	uint32_t nsessions;
 	uint8_t *sdp_buf;          /* a request's SDP */
 	struct mbuf *out;          /* a reply's SDP */
 	struct tmr sweep;
 	uint32_t reap_cursor;      /* next slot the reaper looks at */
+	uint64_t drops_told;       /* the data path's drops last logged */
+	uint32_t rounds;           /* of the sweep */
 	struct rsession **by_slot; /* the session holding each record */
 	uint64_t now;              /* sbc_now_ms, at the last timer */
 	uint64_t mono_to_wall;     /* sbc_now_ms minus CLOCK_MONOTONIC ms */
@@ -98,7 +99,6 @@ int  sbc_ports_alloc(struct sbc_ports **pp, const struct sbc_rtp_conf *rtp,
 		     uint32_t relay, uint32_t relays);
 int  sbc_ports_take(struct sbc_ports *p, const struct sa *addr,
 		    uint16_t *portp, int fds[RSOCK_KINDS]);
-uint64_t sbc_ports_skipped(const struct sbc_ports *p);
 
 /* session.c */
 int  sbc_rsession_get(struct sbc_relay *r, const char *call_id, bool create,

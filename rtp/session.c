@@ -53,7 +53,6 @@ static void session_destructor(void *arg)
 		r->free_slots[r->nfree++] = s->slot;
 	}
 
-	--r->nsessions;
 }
 
 
@@ -84,7 +83,6 @@ static int session_new(struct sbc_relay *r, const char *call_id,
 	if (!s)
 		return ENOMEM;
 
-	++r->nsessions;
 	s->relay   = r;
 	s->worker  = worker;
 	s->created = r->now;

@@ -6,6 +6,7 @@
  *   Call-ID's owner worker, which ends the call on both legs. The report
  *   is repeated every timeout while the session lasts (an early call that
  *   the worker does not end yet, a report lost to a full channel).
+ * - once a minute, the datagrams the data path dropped, if any.
  * - lost deletes: a session older than REAP_AGE_MS whose Call-ID has no
  *   dialog left in the shared table was missed by its DELETE (a worker
  *   killed between ending the call and telling the relay, a new call
@@ -29,6 +30,7 @@
 
 enum {
 	SWEEP_MS       = 1000,
+	DROPS_ROUNDS   = 60,      /* the data path's drops, once a minute */
 	REAP_AGE_MS    = 10000,   /* far longer than from a new call's offer
 				   * to its dialog in the table */
 	REAP_PER_ROUND = 1024,
@@ -102,6 +104,22 @@ static void reap_round(struct sbc_relay *r)
 }
 
 
+/* Datagrams the data path lost (overload, oversized ones), when any. */
+static void drops_tell(struct sbc_relay *r)
+{
+	const uint64_t drops = sbc_rtp_io_drops(r->io);
+
+	if (drops > r->drops_told)
+		sbc_notice("data path: %llu drops in the last minute (a "
+			   "full buffer pool or socket: overload; or "
+			   "datagrams longer than %u bytes)",
+			   (unsigned long long)(drops - r->drops_told),
+			   SBC_RTP_PKT_SIZE);
+
+	r->drops_told = drops;
+}
+
+
 static void sweep_handler(void *arg)
 {
 	struct sbc_relay *r = arg;
@@ -116,6 +134,9 @@ static void sweep_handler(void *arg)
 	}
 
 	reap_round(r);
+
+	if (++r->rounds % DROPS_ROUNDS == 0)
+		drops_tell(r);
 
 	tmr_start(&r->sweep, SWEEP_MS, sweep_handler, r);
 }

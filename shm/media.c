@@ -352,29 +352,6 @@ uint32_t sbc_media_relay_of(const struct pl *call_id, uint32_t relays)
 }
 
 
-/* The session of a Call-ID, by a scan of its relay's slice: for sbcctl
- * and the like, never on a call's path. */
-int sbc_media_find(const struct sbc_media *m, const struct pl *call_id,
-		   struct sbc_media_view *v)
-{
-	uint32_t relay;
-
-	if (!m || !call_id || !v)
-		return EINVAL;
-
-	relay = sbc_media_relay_of(call_id, m->relays);
-
-	for (uint32_t s = 0; s < m->per_relay; s++) {
-		if (sbc_media_read(m, relay, s, v))
-			continue;
-		if (0 == pl_strcmp(call_id, v->call_id))
-			return 0;
-	}
-
-	return ENOENT;
-}
-
-
 static int addr_json(struct re_printf *pf, void *arg)
 {
 	struct sa sa;

@@ -111,8 +111,6 @@ void sbc_media_rec_open(struct sbc_media_rec *rec, const char *call_id,
 void sbc_media_rec_close(struct sbc_media_rec *rec);
 int  sbc_media_read(const struct sbc_media *m, uint32_t relay, uint32_t slot,
 		    struct sbc_media_view *v);
-int  sbc_media_find(const struct sbc_media *m, const struct pl *call_id,
-		    struct sbc_media_view *v);
 uint32_t sbc_media_relay_of(const struct pl *call_id, uint32_t relays);
 
 int  sbc_media_json(struct re_printf *pf, void *view);
