@@ -10,7 +10,7 @@
  * will hang off the leg: `struct rleg` is where its state goes.
  *
  * Include <re.h>, <stdatomic.h>, "shm/field.h", "cfg/config.h",
- * "shm/media.h" and "rtp/io.h" before this header.
+ * "shm/media.h", "rtp/io.h" and "rtp/sdp.h" before this header.
  */
 
 struct sbc_shm;
