@@ -14,7 +14,9 @@
  * Channels: one SOCK_SEQPACKET socketpair per (worker, relay), made by the
  * supervisor and kept for the life of sbcd, so a restarted worker or relay
  * finds them where they were. A record is a struct sbc_media_msg and, for
- * SDP, the SDP's bytes after it.
+ * SDP, the SDP's bytes after it. An offer and an answer are one request,
+ * SBC_MEDIA_SDP (what matters is the side the SDP came from); a query
+ * needs none: whoever wants a session's state reads its record.
  *
  * Include <stdatomic.h> and "shm/field.h" before this header.
  */
