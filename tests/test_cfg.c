@@ -575,6 +575,70 @@ static void test_shipped_is_default(void **state)
 }
 
 
+static void test_rtp(void **state)
+{
+	struct fixture *f = *state;
+	const struct sbc_rtp_conf *rtp;
+
+	assert_int_equal(sbc_config_load(&f->cfg, NULL, f->err,
+					 sizeof(f->err)), 0);
+	rtp = &f->cfg->rtp;
+	assert_int_equal(rtp->workers, 1);
+	assert_int_equal(rtp->port_min, 16384);
+	assert_int_equal(rtp->port_max, 32767);
+	assert_int_equal(rtp->io, SBC_RTP_IO_CONF_URING);
+	assert_int_equal(rtp->timeout, 0);
+	assert_true(sa_isset(&rtp->addr[SBC_SIDE_ACCESS], SA_ADDR));
+	assert_false(sa_isset(&rtp->advertise[SBC_SIDE_CORE], SA_ADDR));
+	assert_true(f->cfg->sets[0].media);
+	f->cfg = mem_deref(f->cfg);
+
+	conf_write(f,
+		"rtp = { workers = 2; port_min = 20001; port_max = 20100;\n"
+		"  core_address = \"::1\"; access_advertise = \"192.0.2.7\";\n"
+		"  io = \"epoll\"; timeout = 30; };\n"
+		"backends = ( { name = \"fs\"; media = false;\n"
+		"  members = [ \"sip:127.0.0.1:5080\" ]; } );\n");
+	assert_int_equal(sbc_config_load(&f->cfg, f->path, f->err,
+					 sizeof(f->err)), 0);
+	rtp = &f->cfg->rtp;
+	assert_int_equal(rtp->workers, 2);
+	assert_int_equal(rtp->io, SBC_RTP_IO_CONF_EPOLL);
+	assert_int_equal(rtp->timeout, 30);
+	assert_int_equal(sa_af(&rtp->addr[SBC_SIDE_CORE]), AF_INET6);
+	assert_true(sa_isset(&rtp->advertise[SBC_SIDE_ACCESS], SA_ADDR));
+	assert_false(f->cfg->sets[0].media);
+}
+
+
+static void test_rtp_errors(void **state)
+{
+	struct fixture *f = *state;
+
+	expect_error(f, "rtp = {\n io = \"poll\"; };\n", EINVAL, 2,
+		     "'rtp.io'");
+	expect_error(f, "rtp = {\n core_address = \"0.0.0.0\"; };\n",
+		     EINVAL, 2, "not a wildcard");
+	expect_error(f, "rtp = {\n access_address = \"relay.example\"; };\n",
+		     EINVAL, 2, "'rtp.access_address'");
+	expect_error(f, "rtp = {\n workers = 17; };\n", EINVAL, 2,
+		     "'rtp.workers' is 17");
+	expect_error(f, "rtp = {\n port_min = 80; };\n", EINVAL, 2,
+		     "'rtp.port_min' is 80");
+	expect_error(f, "backends = ( { name = \"a\";\n media = 1;\n"
+		     " members = [ \"sip:127.0.0.1\" ]; } );\n", EINVAL, 2,
+		     "'media' must be true or false");
+
+	/* a range with room for too few pairs: no line is the culprit */
+	conf_write(f, "rtp = { workers = 2; port_min = 20000; "
+		   "port_max = 20005; };\n");
+	assert_int_equal(sbc_config_load(&f->cfg, f->path, f->err,
+					 sizeof(f->err)), EINVAL);
+	assert_null(f->cfg);
+	assert_non_null(strstr(f->err, "holds too few port pairs"));
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -622,6 +686,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backends_sets, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_backends_errors, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rtp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rtp_errors, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shipped_is_default, setup,
 						teardown),
