@@ -30,6 +30,24 @@ enum {
 };
 
 
+/* What each test works on: a leg's record, a packet buffer. */
+struct fixture {
+	struct sbc_media_leg leg;
+	uint8_t p[BUF];
+};
+
+
+static int setup(void **state)
+{
+	static struct fixture f;
+
+	memset(&f, 0, sizeof(f));
+	*state = &f;
+
+	return 0;
+}
+
+
 static int teardown(void **state)
 {
 	struct memstat st;
@@ -101,122 +119,118 @@ static void expect(const struct sbc_media_leg *leg, uint32_t lost,
 
 static void test_receiver_report(void **state)
 {
-	struct sbc_media_leg leg;
-	uint8_t p[BUF];
+	struct fixture *f = *state;
+	struct sbc_media_leg *leg = &f->leg;
+	uint8_t *p = f->p;
 	size_t len;
 
-	(void)state;
-	memset(&leg, 0, sizeof(leg));
-
 	len = rr(p, 17, 240);
-	sbc_rtcp_read(&leg, p, len);
-	expect(&leg, 17, 240, 1);
+	sbc_rtcp_read(leg, p, len);
+	expect(leg, 17, 240, 1);
 
 	/* the next report replaces the figures, the count goes on */
 	len = rr(p, 20, 80);
-	sbc_rtcp_read(&leg, p, len);
-	expect(&leg, 20, 80, 2);
+	sbc_rtcp_read(leg, p, len);
+	expect(leg, 20, 80, 2);
 }
 
 
 static void test_sender_report(void **state)
 {
-	struct sbc_media_leg leg;
-	uint8_t p[BUF];
+	struct fixture *f = *state;
+	struct sbc_media_leg *leg = &f->leg;
+	uint8_t *p = f->p;
 	size_t len;
-
-	(void)state;
-	memset(&leg, 0, sizeof(leg));
 
 	/* header, 20 bytes of sender info, one block */
 	len = header(p, PT_SR, 1, 12);
 	memset(p + 8, 0xaa, 20);
 	block(p + 28, 3, 9);
-	sbc_rtcp_read(&leg, p, len);
-	expect(&leg, 3, 9, 1);
+	sbc_rtcp_read(leg, p, len);
+	expect(leg, 3, 9, 1);
 
 	/* a sender report without blocks says nothing of loss */
-	memset(&leg, 0, sizeof(leg));
+	memset(leg, 0, sizeof(*leg));
 	len = header(p, PT_SR, 0, 6);
-	sbc_rtcp_read(&leg, p, len);
-	expect(&leg, 0, 0, 0);
+	sbc_rtcp_read(leg, p, len);
+	expect(leg, 0, 0, 0);
 }
 
 
 static void test_compound(void **state)
 {
-	struct sbc_media_leg leg;
-	uint8_t p[BUF];
+	struct fixture *f = *state;
+	struct sbc_media_leg *leg = &f->leg;
+	uint8_t *p = f->p;
 	size_t len;
-
-	(void)state;
-	memset(&leg, 0, sizeof(leg));
 
 	/* an SDES first (skipped by its length), then the report */
 	len = header(p, PT_SDES, 1, 3);
 	len += rr(p + len, 5, 33);
-	sbc_rtcp_read(&leg, p, len);
-	expect(&leg, 5, 33, 1);
+	sbc_rtcp_read(leg, p, len);
+	expect(leg, 5, 33, 1);
 }
 
 
 static void test_negative_loss(void **state)
 {
-	struct sbc_media_leg leg;
-	uint8_t p[BUF];
+	struct fixture *f = *state;
+	struct sbc_media_leg *leg = &f->leg;
+	uint8_t *p = f->p;
 	size_t len;
-
-	(void)state;
-	memset(&leg, 0, sizeof(leg));
 
 	/* duplicates make the cumulative loss negative: none lost */
 	len = rr(p, 0xfffffe, 12);
-	sbc_rtcp_read(&leg, p, len);
-	expect(&leg, 0, 12, 1);
+	sbc_rtcp_read(leg, p, len);
+	expect(leg, 0, 12, 1);
 }
 
 
 static void test_hostile(void **state)
 {
-	struct sbc_media_leg leg;
-	uint8_t p[BUF];
+	struct fixture *f = *state;
+	struct sbc_media_leg *leg = &f->leg;
+	uint8_t *p = f->p;
 	size_t len;
 
-	(void)state;
-	memset(&leg, 0, sizeof(leg));
 	len = rr(p, 17, 240);
 
 	/* cut short anywhere: nothing read past what arrived */
 	for (size_t n = 0; n < len; n++)
-		sbc_rtcp_read(&leg, p, n);
-	expect(&leg, 0, 0, 0);
+		sbc_rtcp_read(leg, p, n);
+	expect(leg, 0, 0, 0);
 
 	/* a length longer than the packet */
 	p[3] = 60;
-	sbc_rtcp_read(&leg, p, len);
-	expect(&leg, 0, 0, 0);
+	sbc_rtcp_read(leg, p, len);
+	expect(leg, 0, 0, 0);
 
 	/* a block count the length has no room for */
 	len = header(p, PT_RR, 2, 1);
-	sbc_rtcp_read(&leg, p, len);
-	expect(&leg, 0, 0, 0);
+	sbc_rtcp_read(leg, p, len);
+	expect(leg, 0, 0, 0);
 
 	/* not version 2 */
 	len = rr(p, 17, 240);
 	p[0] = 0x41;
-	sbc_rtcp_read(&leg, p, len);
-	expect(&leg, 0, 0, 0);
+	sbc_rtcp_read(leg, p, len);
+	expect(leg, 0, 0, 0);
 }
 
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_receiver_report, teardown),
-		cmocka_unit_test_teardown(test_sender_report, teardown),
-		cmocka_unit_test_teardown(test_compound, teardown),
-		cmocka_unit_test_teardown(test_negative_loss, teardown),
-		cmocka_unit_test_teardown(test_hostile, teardown),
+		cmocka_unit_test_setup_teardown(test_receiver_report, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sender_report, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_compound, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_negative_loss, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_hostile, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
