@@ -608,14 +608,27 @@ uint32_t sbc_pool_relays(const struct sbc_pool *pool)
 }
 
 
-uint32_t sbc_pool_running(const struct sbc_pool *pool)
+static uint32_t running(const struct sbc_pool *pool, uint32_t first,
+			uint32_t count)
 {
 	uint32_t n = 0;
 
-	for (uint32_t i = 0; pool && i < pool->n; i++)
+	for (uint32_t i = first; pool && i < first + count; i++)
 		n += pool->wv[i].state == SBC_WORKER_RUNNING;
 
 	return n;
+}
+
+
+uint32_t sbc_pool_running(const struct sbc_pool *pool)
+{
+	return pool ? running(pool, 0, pool->n) : 0;
+}
+
+
+uint32_t sbc_pool_relays_running(const struct sbc_pool *pool)
+{
+	return pool ? running(pool, pool->n, pool->m) : 0;
 }
 
 

@@ -60,6 +60,7 @@ uint32_t sbc_pool_running(const struct sbc_pool *pool);
 int  sbc_pool_info(const struct sbc_pool *pool, uint32_t index,
 		   struct sbc_worker_info *info);
 uint32_t sbc_pool_relays(const struct sbc_pool *pool);
+uint32_t sbc_pool_relays_running(const struct sbc_pool *pool);
 int  sbc_pool_relay_info(const struct sbc_pool *pool, uint32_t index,
 			 struct sbc_worker_info *info);
 const char *sbc_worker_state_name(enum sbc_worker_state state);

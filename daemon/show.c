@@ -56,21 +56,6 @@ static void addr_text(char *buf, size_t size, const struct sa *sa)
 }
 
 
-static uint32_t relays_running(const struct sbc_pool *pool)
-{
-	uint32_t n = 0;
-
-	for (uint32_t i = 0; i < sbc_pool_relays(pool); i++) {
-		struct sbc_worker_info ri;
-
-		n += !sbc_pool_relay_info(pool, i, &ri) &&
-			ri.state == SBC_WORKER_RUNNING;
-	}
-
-	return n;
-}
-
-
 static int status_text(struct mbuf *mb, const struct sbc_show *s,
 		       uint64_t up)
 {
@@ -114,7 +99,7 @@ static int status_text(struct mbuf *mb, const struct sbc_show *s,
 			  "%u running\nconfig:    %H\n\n%H\n%H",
 			  SBCD_VERSION, duration_print, &up, cfg->workers,
 			  sbc_pool_running(s->pool), cfg->rtp.workers,
-			  relays_running(s->pool), sbc_text_safe,
+			  sbc_pool_relays_running(s->pool), sbc_text_safe,
 			  cfg->path ? cfg->path : "built-in defaults",
 			  sbc_texttab_print, lt, sbc_texttab_print, bt);
 
@@ -139,7 +124,7 @@ static int status_json(struct mbuf *mb, const struct sbc_show *s,
 			  "\"listeners\":[", sbc_json_str, SBCD_VERSION,
 			  (unsigned long long)up, sbc_json_str, cfg->path,
 			  cfg->workers, sbc_pool_running(s->pool),
-			  cfg->rtp.workers, relays_running(s->pool));
+			  cfg->rtp.workers, sbc_pool_relays_running(s->pool));
 
 	for (uint32_t i = 0; i < cfg->listener_count && !err; i++) {
 		const struct sbc_listener_conf *l = &cfg->listeners[i];

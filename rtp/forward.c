@@ -123,10 +123,10 @@ void sbc_relay_packet(void *sock_arg, struct sbc_rtp_pkt *pkt, void *arg)
 	if (newly)
 		sbc_rsession_leg_stats(s);
 
-	s->last_media = pkt->rx_ns / 1000000 + r->mono_to_wall;
 	sbc_media_add(&rin->pkts_in, 1);
 	sbc_media_add(&rin->bytes_in, pkt->len);
-	atomic_store_explicit(&rin->last_in, s->last_media,
+	atomic_store_explicit(&rin->last_in,
+			      pkt->rx_ns / 1000000 + r->mono_to_wall,
 			      memory_order_relaxed);
 
 	if (is_rtcp(sk, pkt))

@@ -75,6 +75,9 @@ int  sbc_rtp_io_send(struct sbc_rtp_io *io, int fd, struct sbc_rtp_pkt *pkt,
 		     const struct sa *dst);
 enum sbc_rtp_io_kind sbc_rtp_io_kind(const struct sbc_rtp_io *io);
 
+/* CLOCK_MONOTONIC in ns: the clock of sbc_rtp_pkt.rx_ns. */
+uint64_t sbc_rtp_now_ns(void);
+
 /* Datagrams lost in here: too long, refused by the kernel on sending, and
  * (io_uring) each time the buffer pool ran dry under a socket. */
 uint64_t sbc_rtp_io_drops(const struct sbc_rtp_io *io);

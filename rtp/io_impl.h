@@ -27,7 +27,6 @@ struct sbc_rtp_fdtab {
 int  sbc_rtp_fdtab_set(struct sbc_rtp_fdtab *t, int fd, uint32_t idx);
 void sbc_rtp_fdtab_clear(struct sbc_rtp_fdtab *t, int fd);
 void sbc_rtp_fdtab_reset(struct sbc_rtp_fdtab *t);
-uint64_t sbc_rtp_now_ns(void);
 
 
 /* The socket record of fd, or -1 if fd is not one of the io's. */

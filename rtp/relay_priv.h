@@ -58,7 +58,6 @@ struct rsession {
 	unsigned count;
 	bool held[SBC_SIDE_COUNT]; /* that side's last SDP held every stream */
 	uint64_t created;          /* sbc_now_ms */
-	uint64_t last_media;       /* sbc_now_ms of the last packet */
 	uint64_t timeout_told;     /* when TIMEOUT was last sent, 0: never */
 };
 

@@ -86,7 +86,6 @@ static int session_new(struct sbc_relay *r, const char *call_id,
 	s->relay   = r;
 	s->worker  = worker;
 	s->created = r->now;
-	s->last_media = r->now;
 	str_ncpy(s->call_id, call_id, sizeof(s->call_id));
 
 	s->slot = r->free_slots[--r->nfree];

@@ -15,7 +15,6 @@
  *   round stopped, so a large table costs the same every second.
  */
 
-#include <time.h>
 #include <re.h>
 #include <stdatomic.h>
 #include "shm/field.h"
@@ -37,13 +36,17 @@ enum {
 };
 
 
-static uint64_t mono_ms(void)
+/* When the session relayed its last packet: its sides' last ones, or its
+ * start before any. */
+static uint64_t last_media(const struct rsession *s)
 {
-	struct timespec ts;
+	uint64_t last = s->created;
 
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	for (unsigned i = 0; i < SBC_MEDIA_LEGS; i++)
+		last = max(last, atomic_load_explicit(&s->rec->leg[i].last_in,
+						      memory_order_relaxed));
 
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return last;
 }
 
 
@@ -54,7 +57,7 @@ static void timeout_check(struct sbc_relay *r, struct rsession *s)
 	if (!limit || s->held[SBC_SIDE_ACCESS] || s->held[SBC_SIDE_CORE])
 		return;
 
-	if (r->now < s->last_media + limit)
+	if (r->now < last_media(s) + limit)
 		return;
 
 	if (s->timeout_told && r->now < s->timeout_told + limit)
@@ -126,7 +129,7 @@ static void sweep_handler(void *arg)
 	const uint32_t slots = sbc_media_per_relay(r->media);
 
 	r->now = sbc_now_ms();
-	r->mono_to_wall = r->now - mono_ms();
+	r->mono_to_wall = r->now - sbc_rtp_now_ns() / 1000000;
 
 	for (uint32_t i = 0; i < slots && r->cfg->rtp.timeout; i++) {
 		if (r->by_slot[i])

@@ -88,15 +88,20 @@ static bool has_sdp(const struct sbc_in *in)
 }
 
 
-/* The set of the backend at addr, or -1 when addr is no backend's. */
-static int set_of_addr(const struct sbc_config *cfg, const struct sa *addr)
+/* The set of the backend at addr, or -1 when addr is no configured
+ * backend's (balance.h: the worker's view of the backend slots). */
+static int set_of_addr(const struct sbc_core *core, const struct sa *addr)
 {
-	for (uint32_t i = 0; i < cfg->backend_count; i++) {
-		if (sa_cmp(&cfg->backends[i].addr, addr, SA_ADDR))
-			return (int)cfg->backends[i].set;
-	}
+	uint16_t slot;
+	int32_t b;
 
-	return -1;
+	if (!sbc_backend_find(core, addr, false, &slot))
+		return -1;
+
+	b = core->bk->slot[slot].backend;
+
+	return b < 0 || (uint32_t)b >= core->cfg->backend_count ? -1 :
+		(int)core->cfg->backends[b].set;
 }
 
 
@@ -107,7 +112,7 @@ static bool media_wanted(struct sbc_core *core, const struct sbc_in *in)
 	int set;
 
 	if (in->side == SBC_SIDE_CORE)
-		set = set_of_addr(cfg, &in->src.addr);
+		set = set_of_addr(core, &in->src.addr);
 	else
 		set = (int)sbc_backend_route(core, in->msg);
 

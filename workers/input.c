@@ -198,12 +198,12 @@ static void input_handle(struct sbc_core *core, struct sbc_in *in)
 
 
 /*
- * A message whose SDP the relay rewrote (callmedia.c), in mb: handled as
- * if it had arrived so, without going to the relay again. media: the
- * relay's session record + 1, for the call's dialog.
+ * Parse mb from its start and handle it as a message from src. media_done:
+ * its SDP went through the relay already, which gave it record media.
+ * Returns libre's parse error; nothing is handled then.
  */
-void sbc_core_reinput(struct sbc_core *core, const struct sbc_dest *src,
-		      struct mbuf *mb, uint32_t media)
+static int input_parse(struct sbc_core *core, const struct sbc_dest *src,
+		       struct mbuf *mb, bool media_done, uint32_t media)
 {
 	struct sbc_in in;
 	int err;
@@ -211,26 +211,40 @@ void sbc_core_reinput(struct sbc_core *core, const struct sbc_dest *src,
 	memset(&in, 0, sizeof(in));
 	in.src   = *src;
 	in.side  = sbc_listener_side(core, src->listener);
-	in.media_done = true;
+	in.media_done = media_done;
 	in.media = media;
 
 	mb->pos = 0;
 	err = sip_msg_decode(&in.msg, mb);
-	if (err) {
-		sbc_warn("a message rewritten for the relay does not parse: "
-			 "%m", err);
-		return;
-	}
+	if (err)
+		return err;
 
 	input_handle(core, &in);
 	mem_deref(in.msg);
+
+	return 0;
+}
+
+
+/*
+ * A message whose SDP the relay rewrote (callmedia.c), in mb: handled as
+ * if it had arrived so, without going to the relay again. media: the
+ * relay's session record + 1, for the call's dialog.
+ */
+void sbc_core_reinput(struct sbc_core *core, const struct sbc_dest *src,
+		      struct mbuf *mb, uint32_t media)
+{
+	int err = input_parse(core, src, mb, true, media);
+
+	if (err)
+		sbc_warn("a message rewritten for the relay does not parse: "
+			 "%m", err);
 }
 
 
 void sbc_core_input(struct sbc_core *core, const struct sbc_dest *src,
 		    const uint8_t *buf, size_t len, bool handed_over)
 {
-	struct sbc_in in;
 	struct mbuf *mb;
 	struct pl callid;
 	int err;
@@ -254,26 +268,16 @@ void sbc_core_input(struct sbc_core *core, const struct sbc_dest *src,
 	if (!mb)
 		return;
 
-	memset(&in, 0, sizeof(in));
-	in.src  = *src;
-	in.side = sbc_listener_side(core, src->listener);
-
-	err = mbuf_write_mem(mb, buf, len);
-	if (err)
+	if (mbuf_write_mem(mb, buf, len))
 		goto out;
-	mb->pos = 0;
 
-	err = sip_msg_decode(&in.msg, mb);
+	err = input_parse(core, src, mb, false, 0);
 	if (err) {
 		sbc_stats_add(core->stats, core->index, SBC_STAT_RX_BAD, 1);
 		sbc_debug("unparseable message from %J dropped (%m)",
 			  &src->addr, err);
-		goto out;
 	}
 
-	input_handle(core, &in);
-
  out:
-	mem_deref(in.msg);
 	mem_deref(mb);
 }
