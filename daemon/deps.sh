@@ -1,15 +1,16 @@
 #!/bin/sh
 # Installs what sbcd needs to build and run, from Debian's packages: the
 # build tools and the libraries (libre, libconfig, xxhash, cmocka,
-# liburing, hiredis, OpenSSL), plus the packages named as arguments
-# (tests/run.sh adds the test peers). Runs as root (or through sudo) and
-# never asks a question, so it works with no terminal and no standard
-# input. When every package is already installed it changes nothing, so
-# reruns need no network.
+# liburing, hiredis, OpenSSL, libsrtp2), plus the packages named as
+# arguments (tests/run.sh adds the test peers). Runs as root (or through
+# sudo) and never asks a question, so it works with no terminal and no
+# standard input. When every package is already installed it changes
+# nothing, so reruns need no network.
 set -eu
 
 packages="meson ninja-build gcc pkg-config libc6-dev libre-dev libconfig-dev
-libxxhash-dev libcmocka-dev liburing-dev libhiredis-dev libssl-dev $*"
+libxxhash-dev libcmocka-dev liburing-dev libhiredis-dev libssl-dev
+libsrtp2-dev $*"
 
 missing=
 for p in $packages; do

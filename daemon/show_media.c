@@ -6,7 +6,10 @@
  * core) the relay's address on that side, where that side's media go
  * (latched: where its packets come from; else its SDP's), packets and
  * bytes in (sent by that party) and out (sent to it), and the loss and
- * jitter its RTCP reports. At most ROWS_MAX rows, like dialogs.
+ * jitter its RTCP reports. A browser's side says so ("webrtc"), with its
+ * DTLS state, whether ICE consent holds, and the SRTP packets dropped for
+ * failed authentication or replay (the JSON has them all; the table, the
+ * state and the drops). At most ROWS_MAX rows, like dialogs.
  */
 
 #include <string.h>
@@ -43,6 +46,22 @@ static void addr_text(char *buf, size_t size, const struct sbc_addr *a)
 }
 
 
+/* " webrtc dtls:connected" and any SRTP drops, after a browser's media
+ * address. */
+static int webrtc_text(struct re_printf *pf, void *arg)
+{
+	const struct sbc_media_leg_view *leg = arg;
+
+	if (!leg->webrtc)
+		return 0;
+
+	return re_hprintf(pf, " webrtc dtls:%s%s srtp_drops:%u",
+			  sbc_media_dtls_name(leg->dtls),
+			  leg->consent ? "" : " no-consent",
+			  leg->srtp_auth_fail + leg->srtp_replay);
+}
+
+
 static int row_text(struct sbc_texttab *tab, const struct sbc_media_view *v,
 		    uint64_t age)
 {
@@ -59,9 +78,9 @@ static int row_text(struct sbc_texttab *tab, const struct sbc_media_view *v,
 		addr_text(local, sizeof(local), &v->leg[side].local);
 		addr_text(remote, sizeof(remote), &v->leg[side].remote);
 		err |= sbc_texttab_cell(tab, "%s", local);
-		err |= sbc_texttab_cell(tab, "%s%s", remote,
+		err |= sbc_texttab_cell(tab, "%s%s%H", remote,
 					v->leg[side].latched ? " latched" :
-					"");
+					"", webrtc_text, &v->leg[side]);
 		err |= sbc_texttab_cell(tab, "%llu",
 				(unsigned long long)v->leg[side].pkts_in);
 		err |= sbc_texttab_cell(tab, "%llu",

@@ -66,6 +66,13 @@ static int sdp_apply(struct sbc_relay *r, const struct sbc_media_msg *req,
 	if (err)
 		return err;
 
+	if (req->webrtc & SBC_MEDIA_FROM_WEBRTC)
+		err = sbc_rsession_webrtc(s, (enum sbc_side)req->side);
+	if (!err && (req->webrtc & SBC_MEDIA_TO_WEBRTC))
+		err = sbc_rsession_webrtc(s, (enum sbc_side)!req->side);
+	if (err)
+		return err;
+
 	mbuf_reset(r->out);
 
 	/* a new call without SDP (a late offer): the session waits for the

@@ -5,9 +5,9 @@
  * talking; it leaves from the other leg's socket of the same kind (RTP or
  * RTCP) toward the party on the other side:
  *
- *   demux    RFC 7983 by the first byte: 128..191 is RTP or RTCP; STUN
- *            and DTLS belong to the WebRTC profile, anything else is
- *            dropped
+ *   demux    RFC 7983 by the first byte: 128..191 is RTP or RTCP,
+ *            anything else is dropped; on a browser's side, STUN, DTLS
+ *            and SRTP go through webrtc_pkt.c first
  *   latch    the first packet on a socket after the party's SDP names
  *            where that party really is (NAT); packets from elsewhere are
  *            dropped, so nobody can take a call's media over. The socket
@@ -19,7 +19,9 @@
  *            RTCP reports
  *   route    to where the other party's packets come from once latched,
  *            until then to its SDP address; nothing when it has none yet
- *            (no answer) or put the stream on hold with a null address
+ *            (no answer) or put the stream on hold with a null address.
+ *            A plain party's RTCP goes out of the RTCP socket; a browser
+ *            gets everything encrypted, on its one transport
  *   send     queued on the data path, sent with the batch
  */
 
@@ -101,27 +103,46 @@ static bool route(const struct rleg *leg, unsigned kind,
 }
 
 
-void sbc_relay_packet(void *sock_arg, struct sbc_rtp_pkt *pkt, void *arg)
+/* A plain party's packet: it must look like RTP or RTCP, and come from
+ * where the leg latched (or latch it). */
+static bool plain_input(struct rsession *s, const struct rsock *sk,
+			const struct sbc_rtp_pkt *pkt, bool *rtcpp)
 {
-	struct rsock *sk = sock_arg;
-	struct rstream *st = sk->st;
-	struct rsession *s = st->s;
-	struct sbc_relay *r = arg;
-	struct rleg *in = &st->leg[sk->side];
-	struct rleg *out = &st->leg[!sk->side];
-	struct sbc_media_leg *rin = &s->rec->leg[sk->side];
-	struct sbc_media_leg *rout = &s->rec->leg[!sk->side];
-	const struct sa *dst;
+	struct rleg *in = &sk->st->leg[sk->side];
 	bool newly;
 
 	if (!is_rtp_or_rtcp(pkt))
-		return;
+		return false;
 
 	newly = !in->is_latched[sk->kind];
 	if (!latch(in, sk->kind, &pkt->src))
-		return;
+		return false;
 	if (newly)
 		sbc_rsession_leg_stats(s);
+
+	*rtcpp = is_rtcp(sk, pkt);
+
+	return true;
+}
+
+
+void sbc_relay_packet(void *sock_arg, struct sbc_rtp_pkt *pkt, void *arg)
+{
+	struct rsock *sk = sock_arg;
+	struct rsession *s = sk->st->s;
+	struct sbc_relay *r = arg;
+	const unsigned to = !sk->side;
+	struct sbc_media_leg *rin = &s->rec->leg[sk->side];
+	struct sbc_media_leg *rout = &s->rec->leg[to];
+	unsigned stream = sk->st->index;
+	const struct sa *dst;
+	bool rtcp = false;
+	int fd;
+
+	if (s->webrtc[sk->side] ?
+	    !sbc_rwebrtc_input(s->webrtc[sk->side], sk, pkt, &stream, &rtcp) :
+	    !plain_input(s, sk, pkt, &rtcp))
+		return;
 
 	sbc_media_add(&rin->pkts_in, 1);
 	sbc_media_add(&rin->bytes_in, pkt->len);
@@ -129,13 +150,26 @@ void sbc_relay_packet(void *sock_arg, struct sbc_rtp_pkt *pkt, void *arg)
 			      pkt->rx_ns / 1000000 + r->mono_to_wall,
 			      memory_order_relaxed);
 
-	if (is_rtcp(sk, pkt))
+	if (rtcp)
 		sbc_rtcp_read(rin, pkt->buf, pkt->len);
 
-	if (!route(out, sk->kind, &dst) || out->sock[sk->kind].fd < 0)
-		return;
+	if (s->webrtc[to]) {
+		if (!sbc_rwebrtc_output(s->webrtc[to], pkt, rtcp, &fd, &dst))
+			return;
+	}
+	else {
+		/* a browser's RTCP is muxed; plain parties keep their own
+		 * choice, as their SDPs told each other */
+		const unsigned kind = !s->webrtc[sk->side] ? sk->kind :
+			rtcp ? RSOCK_RTCP : RSOCK_RTP;
+		const struct rleg *out = &s->streams[stream]->leg[to];
 
-	if (sbc_rtp_io_send(r->io, out->sock[sk->kind].fd, pkt, dst))
+		fd = out->sock[kind].fd;
+		if (!route(out, kind, &dst) || fd < 0)
+			return;
+	}
+
+	if (sbc_rtp_io_send(r->io, fd, pkt, dst))
 		return;
 
 	sbc_media_add(&rout->pkts_out, 1);

@@ -27,6 +27,8 @@
 #include "shm/media.h"
 #include "rtp/io.h"
 #include "rtp/sdp.h"
+#include "rtp/srtp.h"
+#include "rtp/dtls.h"
 #include "rtp/relay.h"
 #include "rtp/relay_priv.h"
 
@@ -34,6 +36,7 @@ enum {
 	BEAT_MS       = 200,
 	SESSION_BUCKETS_MAX = 65536,
 	FDS_MAX       = 1 << 20,
+	STUN_ANSWER_MAX = 512,     /* an ICE check's answer: ~80 bytes */
 	FDS_RESERVED  = 64,       /* channels, the segment, libre's own */
 };
 
@@ -60,6 +63,8 @@ static void relay_destructor(void *arg)
 	mem_deref(r->by_slot);
 	mem_deref(r->sdp_buf);
 	mem_deref(r->out);
+	mem_deref(r->stun);
+	mem_deref(r->cert);
 	mem_deref(r->media);
 	mem_deref(r->stats);
 	mem_deref(r->shm);
@@ -218,6 +223,22 @@ static int io_open(struct sbc_relay *r)
 
 
 /* libre's hash wants a power of two: about one bucket per session. */
+/* The browsers' legs: SRTP, and the certificate every DTLS association
+ * of this relay shows, made afresh at each start (its fingerprint goes
+ * in the SDPs, so nothing needs to keep it). */
+static int webrtc_init(struct sbc_relay *r)
+{
+	int err = sbc_srtp_init();
+
+	if (!err)
+		err = sbc_dtls_cert_alloc(&r->cert);
+	if (err)
+		sbc_error("cannot set up DTLS-SRTP for WebRTC legs: %m", err);
+
+	return err;
+}
+
+
 static uint32_t buckets(uint32_t sessions)
 {
 	uint32_t n = 16;
@@ -260,8 +281,13 @@ static int relay_start(struct relay_proc *rp, const struct sbc_relay_args *a)
 
 	r->sdp_buf = mem_alloc(SBC_MEDIA_SDP_MAX, NULL);
 	r->out = mbuf_alloc(SBC_MEDIA_SDP_MAX);
-	if (!r->sdp_buf || !r->out)
+	r->stun = mbuf_alloc(STUN_ANSWER_MAX);
+	if (!r->sdp_buf || !r->out || !r->stun)
 		return ENOMEM;
+
+	err = webrtc_init(r);
+	if (err)
+		return err;
 
 	err = io_open(r);
 	if (err) {

@@ -6,8 +6,12 @@
  * sockets on its side's relay address, the party's address from its SDP,
  * and the address its packets really come from once latched. A packet read
  * on leg L of a stream goes out of the other leg's socket of the same kind
- * to the other party. The WebRTC profile (ICE-lite, DTLS-SRTP, rtcp-mux)
- * will hang off the leg: `struct rleg` is where its state goes.
+ * to the other party.
+ *
+ * A side whose party is a browser has the WebRTC profile (struct rwebrtc,
+ * webrtc.c): all its streams share one transport, the RTP socket of its
+ * first stream's leg (BUNDLE, rtcp-mux), where the relay answers ICE
+ * checks, runs DTLS and turns SRTP into RTP and back.
  *
  * Include <re.h>, <stdatomic.h>, "shm/field.h", "cfg/config.h",
  * "shm/media.h", "rtp/io.h" and "rtp/sdp.h" before this header.
@@ -16,6 +20,9 @@
 struct sbc_shm;
 struct sbc_stats;
 struct sbc_ports;
+struct sbc_dtls;
+struct sbc_dtls_cert;
+struct sbc_srtp;
 struct rstream;
 
 enum rsock_kind {
@@ -44,7 +51,44 @@ struct rleg {
 
 struct rstream {
 	struct rsession *s;
+	unsigned index;            /* its m-line */
 	struct rleg leg[SBC_SIDE_COUNT];
+};
+
+enum {
+	RWEBRTC_UFRAG_LEN  = 8,      /* the relay's ICE ufrag: 48 random bits */
+	RWEBRTC_PWD_LEN    = 24,     /* its password: 144 bits (RFC 8839 5.4
+				      * asks for 128 at least) */
+	RWEBRTC_REMOTE_MAX = SBC_SDP_ICE_MAX + 1,  /* the browser's ufrag or
+				      * fingerprint, as the parser bounds them */
+	RWEBRTC_CONSENT_MS = 30000,  /* RFC 7675: no valid check for this
+				      * long, and the relay stops sending */
+	RWEBRTC_PTS        = 128,
+};
+
+/* The relay's end of a browser's media: one transport for all its
+ * streams, the RTP socket of stream 0's leg on its side. */
+struct rwebrtc {
+	struct rsession *s;
+	enum sbc_side side;
+	char lufrag[RWEBRTC_UFRAG_LEN + 1];  /* ours, in its SDP */
+	char lpwd[RWEBRTC_PWD_LEN + 1];
+	char rufrag[RWEBRTC_REMOTE_MAX];     /* the browser's, "": unknown */
+	char rfp[RWEBRTC_REMOTE_MAX];        /* its a=fingerprint */
+	enum sbc_sdp_setup rsetup;           /* its last SDP's a=setup */
+	bool rbundle;                        /* its last SDP had BUNDLE */
+	char mid[SBC_SDP_STREAMS_MAX][SBC_SDP_MID_SIZE];  /* its mids */
+	uint8_t pt_stream[RWEBRTC_PTS];      /* payload type -> stream + 1 */
+	uint32_t ssrc[SBC_SDP_STREAMS_MAX];  /* its RTP's per stream */
+	struct sa peer;                      /* where a valid check came from:
+					      * the only source taken, the
+					      * only destination */
+	uint64_t consent_ms;                 /* last valid check, monotonic */
+	bool consent;                        /* a check within 30 s */
+	bool client;                         /* the relay's DTLS role */
+	struct sbc_dtls *dtls;
+	struct sbc_srtp *tx;                 /* protects what it is sent */
+	struct sbc_srtp *rx;                 /* unprotects what it sends */
 };
 
 struct rsession {
@@ -57,6 +101,7 @@ struct rsession {
 	struct rstream *streams[SBC_SDP_STREAMS_MAX];
 	unsigned count;
 	bool held[SBC_SIDE_COUNT]; /* that side's last SDP held every stream */
+	struct rwebrtc *webrtc[SBC_SIDE_COUNT];  /* NULL: plain profile */
 	uint64_t created;          /* sbc_now_ms */
 	uint64_t timeout_told;     /* when TIMEOUT was last sent, 0: never */
 };
@@ -83,6 +128,8 @@ struct sbc_relay {
 	uint32_t workers;
 	uint8_t *sdp_buf;          /* a request's SDP */
 	struct mbuf *out;          /* a reply's SDP */
+	struct mbuf *stun;         /* an ICE check's answer */
+	struct sbc_dtls_cert *cert;  /* for every DTLS association */
 	struct tmr sweep;
 	uint32_t reap_cursor;      /* next slot the reaper looks at */
 	uint64_t drops_told;       /* the data path's drops last logged */
@@ -110,6 +157,24 @@ void sbc_rsession_leg_stats(struct rsession *s);
 /* session_sdp.c */
 int  sbc_rsession_sdp(struct rsession *s, enum sbc_side from,
 		      const struct pl *sdp, struct mbuf *out);
+int  sbc_rsession_webrtc(struct rsession *s, enum sbc_side side);
+
+/* webrtc.c */
+int  sbc_rwebrtc_alloc(struct rwebrtc **wp, struct rsession *s,
+		       enum sbc_side side);
+int  sbc_rwebrtc_remote(struct rwebrtc *w, const struct sbc_sdp *sdp);
+void sbc_rwebrtc_local(const struct rwebrtc *w, struct sbc_sdp_local *loc);
+void sbc_rwebrtc_formats(struct rwebrtc *w, const struct sbc_sdp *sdp);
+struct sbc_dtls *sbc_rwebrtc_dtls(struct rwebrtc *w);
+void sbc_rwebrtc_sweep(struct rwebrtc *w, uint64_t now_ms);
+void sbc_rwebrtc_stats(const struct rwebrtc *w, struct sbc_media_leg *ml);
+
+/* webrtc_pkt.c */
+bool sbc_rwebrtc_input(struct rwebrtc *w, const struct rsock *sk,
+		       struct sbc_rtp_pkt *pkt, unsigned *streamp,
+		       bool *rtcpp);
+bool sbc_rwebrtc_output(struct rwebrtc *w, struct sbc_rtp_pkt *pkt,
+			bool rtcp, int *fdp, const struct sa **dstp);
 
 /* forward.c */
 void sbc_relay_packet(void *sock_arg, struct sbc_rtp_pkt *pkt, void *arg);

@@ -3,36 +3,42 @@
  *
  * The text is walked once, line by line (CRLF or bare LF). The first
  * three lines must be v=0, o= and s= (RFC 4566 section 5); after them the
- * parser keeps the session-level c= and direction, then fills one stream
- * per m-line. A stream is settled when the next m-line or the end of the
- * text arrives, because only then is it known whether it had a c= of its
- * own (else the session's applies) and an a=rtcp (else RTCP goes to the
- * RTP port + 1). Other lines are only checked for shape: a known type
- * letter, '=', no NUL, no stray CR, at most SBC_SDP_LINE_MAX bytes. Past
- * the first three, the order of the session lines is not enforced (a
- * missing t= is let through), and empty lines are skipped.
+ * parser keeps the session-level c=, direction and WebRTC transport
+ * attributes (a=ice-ufrag, a=ice-pwd, a=fingerprint, a=setup, a=ice-lite,
+ * a=group:BUNDLE), then fills one stream per m-line. A stream is settled
+ * when the next m-line or the end of the text arrives, because only then
+ * is it known whether it had a c= of its own (else the session's
+ * applies), an a=rtcp (else RTCP goes to the RTP port + 1) and its own
+ * transport attributes (else the session's). The BUNDLE groups name mids
+ * of m-lines further down, so they are resolved once the text is read.
+ * Other lines are only checked for shape: a known type letter, '=', no
+ * NUL, no stray CR, at most SBC_SDP_LINE_MAX bytes. Past the first three,
+ * the order of the session lines is not enforced (a missing t= is let
+ * through), and empty lines are skipped.
  *
  * Where RFC 4566 allows more than a unicast relay can serve, the parser
  * refuses with EBADMSG rather than guess: a multicast c= (with or without
  * its "/ttl" suffix), a host name in c=, an m= port with a count
  * ("49170/2": the relay would carry the first port only), two c= at one
  * level, a=rtcp at session level or twice in an m-section, and an m= port
- * of 65535 with no a=rtcp (no port above it for RTCP). Seventeen m-lines
- * or more are E2BIG. On any error *sdp is left zeroed.
+ * of 65535 with no a=rtcp (no port above it for RTCP). So are the WebRTC
+ * attributes it keeps when malformed (sdp_transport.c), two m-lines with
+ * one mid, a BUNDLE group naming a mid no m-line has or one another group
+ * names, and more than SBC_SDP_STREAMS_MAX BUNDLE groups. Seventeen
+ * m-lines or more are E2BIG. On any error *sdp is left zeroed.
+ *
+ * A dtls stream's null c= (0.0.0.0, which a browser writes with port 9
+ * until it has gathered candidates) is not a hold: ICE, not c=, says
+ * where its media goes. Its direction attributes still say what they say.
  *
  * The line, c=, o=, m= and a= readers are shared with sdp_print.c
  * (sdp_line.h), so the rewriter reads each line exactly as parsed here.
  */
 
 #include <string.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <re.h>
 #include "rtp/sdp.h"
 #include "rtp/sdp_line.h"
-
-/* The type letters of RFC 4566 section 5; any other is malformed. */
-static const char line_types[] = "vosiuepcbtrzkam";
 
 /* What is being read: the session part, then one m-section at a time. */
 struct parser {
@@ -42,6 +48,9 @@ struct parser {
 	bool sess_c;
 	bool sess_null;
 	enum sbc_sdp_dir sess_dir;
+	struct sbc_sdp_stream sess;   /* the session's transport attributes */
+	struct pl groups[SBC_SDP_STREAMS_MAX];  /* a=group:BUNDLE, the mids */
+	unsigned ngroups;
 	struct sa addr;               /* the m-section's own c= */
 	bool has_c;
 	bool null;
@@ -49,219 +58,6 @@ struct parser {
 	struct sa rtcp;               /* its a=rtcp address; unset: none */
 	bool rtcp_null;
 };
-
-
-const char *sbc_sdp_dir_name(enum sbc_sdp_dir dir)
-{
-	switch (dir) {
-
-	case SBC_SDP_SENDRECV: return "sendrecv";
-	case SBC_SDP_SENDONLY: return "sendonly";
-	case SBC_SDP_RECVONLY: return "recvonly";
-	case SBC_SDP_INACTIVE: return "inactive";
-	default:               return "?";
-	}
-}
-
-
-static bool is_wsp(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-
-static void trim_end(struct pl *pl)
-{
-	while (pl->l && is_wsp(pl->p[pl->l - 1]))
-		--pl->l;
-}
-
-
-/* Take a non-empty token ending at one space (or at the end) off rest. */
-static int token_next(struct pl *rest, struct pl *tok)
-{
-	const char *sp = pl_strchr(rest, ' ');
-
-	tok->p = rest->p;
-	tok->l = sp ? (size_t)(sp - rest->p) : rest->l;
-	if (!tok->l)
-		return EBADMSG;
-
-	pl_advance(rest, sp ? tok->l + 1 : tok->l);
-
-	return 0;
-}
-
-
-/* Cut the next line off rest, without its LF or CRLF. */
-static void line_cut(struct pl *rest, struct pl *raw)
-{
-	const char *lf = memchr(rest->p, '\n', rest->l);
-
-	raw->p = rest->p;
-	raw->l = lf ? (size_t)(lf - rest->p) : rest->l;
-	pl_advance(rest, lf ? raw->l + 1 : raw->l);
-
-	if (raw->l && raw->p[raw->l - 1] == '\r')
-		--raw->l;
-}
-
-
-int sbc_sdp_line_next(struct pl *rest, struct sbc_sdp_line *line)
-{
-	struct pl raw;
-
-	do {
-		if (!rest->l)
-			return ENOENT;
-		line_cut(rest, &raw);
-	} while (!raw.l);
-
-	if (raw.l > SBC_SDP_LINE_MAX)
-		return EBADMSG;
-
-	if (memchr(raw.p, '\0', raw.l) || memchr(raw.p, '\r', raw.l))
-		return EBADMSG;
-
-	if (raw.l < 2 || raw.p[1] != '=' || !strchr(line_types, raw.p[0]))
-		return EBADMSG;
-
-	line->type = raw.p[0];
-	line->val.p = raw.p + 2;
-	line->val.l = raw.l - 2;
-
-	return 0;
-}
-
-
-/* "IN" then "IP4" or "IP6": the address family, or 0 if neither. */
-static int addr_family(const struct pl *net, const struct pl *type)
-{
-	if (pl_strcmp(net, "IN"))
-		return 0;
-	if (!pl_strcmp(type, "IP4"))
-		return AF_INET;
-	if (!pl_strcmp(type, "IP6"))
-		return AF_INET6;
-
-	return 0;
-}
-
-
-int sbc_sdp_origin_split(const struct pl *val, struct pl *head)
-{
-	struct pl rest = *val, tok, net, type;
-	int i;
-
-	trim_end(&rest);
-
-	for (i = 0; i < 3; i++) {
-		if (token_next(&rest, &tok))
-			return EBADMSG;
-	}
-
-	head->p = val->p;
-	head->l = (size_t)(tok.p + tok.l - val->p);
-
-	if (token_next(&rest, &net) || token_next(&rest, &type))
-		return EBADMSG;
-
-	if (!addr_family(&net, &type) || token_next(&rest, &tok) || rest.l)
-		return EBADMSG;
-
-	return 0;
-}
-
-
-static bool is_multicast(const struct sa *sa)
-{
-	if (sa_af(sa) == AF_INET)
-		return (ntohl(sa->u.in.sin_addr.s_addr) >> 28) == 0xe;
-
-	return IN6_IS_ADDR_MULTICAST(&sa->u.in6.sin6_addr);
-}
-
-
-int sbc_sdp_conn_decode(const struct pl *val, struct sa *sa, bool *nullp)
-{
-	char buf[INET6_ADDRSTRLEN];
-	struct pl rest = *val, net, type, addr;
-	int af;
-
-	trim_end(&rest);
-
-	if (token_next(&rest, &net) || token_next(&rest, &type) ||
-	    token_next(&rest, &addr) || rest.l)
-		return EBADMSG;
-
-	af = addr_family(&net, &type);
-	if (!af || addr.l >= sizeof(buf))
-		return EBADMSG;
-
-	(void)pl_strcpy(&addr, buf, sizeof(buf));
-	if (sa_set_str(sa, buf, 0) || sa_af(sa) != af || is_multicast(sa))
-		return EBADMSG;
-
-	*nullp = sa_is_any(sa);
-
-	return 0;
-}
-
-
-int sbc_sdp_media_split(const struct pl *val, struct pl *media,
-			struct pl *port, struct pl *proto, struct pl *fmts)
-{
-	struct pl rest = *val;
-
-	if (token_next(&rest, media) || token_next(&rest, port) ||
-	    token_next(&rest, proto))
-		return EBADMSG;
-
-	trim_end(&rest);
-	if (!rest.l)
-		return EBADMSG;
-
-	*fmts = rest;
-
-	return 0;
-}
-
-
-void sbc_sdp_attr_split(const struct pl *val, struct pl *name,
-			struct pl *value)
-{
-	const char *colon = pl_strchr(val, ':');
-
-	*name = *val;
-	value->p = val->p + val->l;
-	value->l = 0;
-
-	if (!colon) {
-		trim_end(name);
-		return;
-	}
-
-	name->l = (size_t)(colon - val->p);
-	value->p = colon + 1;
-	value->l = val->l - name->l - 1;
-}
-
-
-bool sbc_sdp_attr_is_ice(const struct pl *name)
-{
-	static const char *const ice[] = {
-		"candidate", "ice-ufrag", "ice-pwd", "ice-options",
-		"ice-lite", "remote-candidates", "end-of-candidates",
-	};
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(ice); i++) {
-		if (!pl_strcmp(name, ice[i]))
-			return true;
-	}
-
-	return false;
-}
 
 
 /* A decimal port, 1 to 5 digits, at most 65535; 0 only if zero_ok. */
@@ -314,7 +110,22 @@ static int stream_rtcp(struct parser *ps, const struct sa *c)
 }
 
 
-/* Settle the m-section being read, if any: its addresses. */
+/* The session's transport attributes where the stream has none. */
+static void stream_inherit(struct parser *ps, struct sbc_sdp_stream *st)
+{
+	if (!st->ice_ufrag.l)
+		st->ice_ufrag = ps->sess.ice_ufrag;
+	if (!st->ice_pwd.l)
+		st->ice_pwd = ps->sess.ice_pwd;
+	if (!st->fingerprint.l)
+		st->fingerprint = ps->sess.fingerprint;
+	if (!st->setup)
+		st->setup = ps->sess.setup;
+}
+
+
+/* Settle the m-section being read, if any: its addresses, and the
+ * session's transport attributes where it has none of its own. */
 static int stream_end(struct parser *ps)
 {
 	struct sbc_sdp_stream *st = ps->st;
@@ -326,7 +137,9 @@ static int stream_end(struct parser *ps)
 	if (!ps->has_c && !ps->sess_c)
 		return EBADMSG;
 
-	st->null_addr = ps->has_c ? ps->null : ps->sess_null;
+	stream_inherit(ps, st);
+
+	st->null_addr = !st->dtls && (ps->has_c ? ps->null : ps->sess_null);
 	if (st->null_addr)
 		return 0;               /* on hold: addr and rtcp unset */
 
@@ -334,6 +147,26 @@ static int stream_end(struct parser *ps)
 	sa_set_port(&st->addr, st->port);
 
 	return stream_rtcp(ps, c);
+}
+
+
+/* Does proto name one of WebRTC's DTLS transports (RFC 5764, 8841)? */
+static bool proto_is_dtls(const struct pl *proto)
+{
+	static const char udp_tls[] = "UDP/TLS/";
+	const size_t n = sizeof(udp_tls) - 1;
+
+	if (proto->l >= n && !memcmp(proto->p, udp_tls, n))
+		return true;
+
+	return !pl_strcmp(proto, "UDP/DTLS/SCTP") ||
+	       !pl_strcmp(proto, "DTLS/SCTP");
+}
+
+
+static bool proto_is_rtp(const struct pl *proto)
+{
+	return memmem(proto->p, proto->l, "RTP/", 4) != NULL;
 }
 
 
@@ -361,6 +194,9 @@ static int media_begin(struct parser *ps, const struct pl *val)
 	st->proto = proto;
 	st->fmts = fmts;
 	st->dir = ps->sess_dir;
+	st->dtls = proto_is_dtls(&proto);
+	st->is_rtp = proto_is_rtp(&proto);
+	st->bundle = -1;
 
 	ps->st = st;
 	ps->has_c = false;
@@ -400,8 +236,8 @@ static int rtcp_attr(struct parser *ps, const struct pl *value)
 	if (!ps->st || ps->rtcp_port)
 		return EBADMSG;
 
-	trim_end(&rest);
-	if (token_next(&rest, &port) ||
+	sbc_sdp_trim(&rest);
+	if (sbc_sdp_token_next(&rest, &port) ||
 	    port_decode(&port, false, &ps->rtcp_port))
 		return EBADMSG;
 
@@ -412,19 +248,41 @@ static int rtcp_attr(struct parser *ps, const struct pl *value)
 }
 
 
-/* Is name a direction attribute? Its direction in *dirp if so. */
-static bool dir_decode(const struct pl *name, enum sbc_sdp_dir *dirp)
+/* a=group:<semantics> <mid>... (RFC 5888): BUNDLE's kept, others not. */
+static int group_attr(struct parser *ps, const struct pl *value)
 {
-	enum sbc_sdp_dir dir;
+	struct pl rest = *value, sem;
 
-	for (dir = SBC_SDP_SENDRECV; dir <= SBC_SDP_INACTIVE; dir++) {
-		if (!pl_strcmp(name, sbc_sdp_dir_name(dir))) {
-			*dirp = dir;
-			return true;
-		}
-	}
+	if (ps->st)
+		return 0;               /* session-level only: not a group */
 
-	return false;
+	sbc_sdp_trim(&rest);
+	if (sbc_sdp_token_next(&rest, &sem))
+		return EBADMSG;
+
+	if (pl_strcmp(&sem, "BUNDLE"))
+		return 0;
+
+	if (ps->ngroups >= ARRAY_SIZE(ps->groups))
+		return EBADMSG;
+
+	ps->groups[ps->ngroups++] = rest;
+
+	return 0;
+}
+
+
+/* a=group and a=ice-lite: they mean something at session level only. */
+static int sess_attr(struct parser *ps, const struct pl *name,
+		     const struct pl *value)
+{
+	if (!pl_strcmp(name, "group"))
+		return group_attr(ps, value);
+
+	if (!ps->st && !pl_strcmp(name, "ice-lite"))
+		ps->sdp->ice_lite = true;
+
+	return 0;
 }
 
 
@@ -432,10 +290,12 @@ static int attr_line(struct parser *ps, const struct pl *val)
 {
 	struct pl name, value;
 	enum sbc_sdp_dir dir;
+	bool used;
+	int err;
 
 	sbc_sdp_attr_split(val, &name, &value);
 
-	if (dir_decode(&name, &dir)) {
+	if (sbc_sdp_dir_decode(&name, &dir)) {
 		if (ps->st)
 			ps->st->dir = dir;
 		else
@@ -449,7 +309,12 @@ static int attr_line(struct parser *ps, const struct pl *val)
 	if (ps->st && !pl_strcmp(&name, "rtcp-mux"))
 		ps->st->rtcp_mux = true;
 
-	return 0;
+	err = sbc_sdp_transport_attr(ps->st ? ps->st : &ps->sess, !ps->st,
+				     &name, &value, &used);
+	if (err || used)
+		return err;
+
+	return sess_attr(ps, &name, &value);
 }
 
 
@@ -531,6 +396,9 @@ int sbc_sdp_parse(struct sbc_sdp *sdp, const struct pl *text)
 
 	if (err == ENOENT)
 		err = stream_end(&ps);
+
+	if (!err)
+		err = sbc_sdp_bundle_resolve(sdp, ps.groups, ps.ngroups);
 
 	if (err)
 		memset(sdp, 0, sizeof(*sdp));

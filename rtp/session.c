@@ -41,6 +41,10 @@ static void session_destructor(void *arg)
 
 	hash_unlink(&s->he);
 
+	/* first: a DTLS association may still send its close_notify */
+	for (unsigned side = 0; side < SBC_SIDE_COUNT; side++)
+		s->webrtc[side] = mem_deref(s->webrtc[side]);
+
 	for (unsigned i = 0; i < s->count; i++) {
 		for (unsigned side = 0; side < SBC_SIDE_COUNT; side++)
 			leg_close(r, &s->streams[i]->leg[side]);
@@ -176,6 +180,7 @@ static int stream_new(struct rsession *s, struct rstream **stp)
 		return ENOMEM;
 
 	st->s = s;
+	st->index = s->count;
 	for (unsigned side = 0; side < SBC_SIDE_COUNT; side++) {
 		st->leg[side].sock[RSOCK_RTP].fd = -1;
 		st->leg[side].sock[RSOCK_RTCP].fd = -1;
@@ -244,5 +249,8 @@ void sbc_rsession_leg_stats(struct rsession *s)
 		atomic_store_explicit(&ml->latched,
 				      leg->is_latched[RSOCK_RTP],
 				      memory_order_relaxed);
+
+		if (s->webrtc[side])
+			sbc_rwebrtc_stats(s->webrtc[side], ml);
 	}
 }

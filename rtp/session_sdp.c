@@ -8,6 +8,12 @@
  * retransmitted SDP changes nothing (same streams, same ports); a new
  * address for a party (a re-INVITE, a move) forgets where its packets came
  * from, so the next packet latches again.
+ *
+ * A side is WebRTC when the worker said its party is on WS/WSS, or when
+ * its SDP offers a DTLS transport (UDP/TLS/RTP/SAVPF); it stays so for
+ * the call. The SDP a browser sends tells the relay its end of the ICE
+ * and DTLS exchange (webrtc.c); the SDP a browser gets describes the
+ * relay's end: one bundled transport, ICE-lite, DTLS-SRTP, rtcp-mux.
  */
 
 #include <string.h>
@@ -22,9 +28,12 @@
 #include "rtp/relay_priv.h"
 
 
-static bool stream_held(const struct sbc_sdp_stream *ss)
+static bool stream_held(const struct sbc_sdp *sdp, unsigned i)
 {
-	return !ss->port || ss->null_addr || ss->dir == SBC_SDP_INACTIVE;
+	const struct sbc_sdp_stream *ss = &sdp->streams[i];
+
+	return sbc_sdp_declined(sdp, i) || ss->null_addr ||
+		ss->dir == SBC_SDP_INACTIVE;
 }
 
 
@@ -64,12 +73,33 @@ static void local_fill(struct sbc_sdp_local *loc, const struct rsession *s,
 	for (unsigned i = 0; i < sdp->count; i++) {
 		const struct rleg *leg = &s->streams[i]->leg[to];
 
-		if (!sdp->streams[i].port)
+		if (sbc_sdp_declined(sdp, i))
 			continue;
 
 		loc->rtp[i]  = leg->port;
 		loc->rtcp[i] = leg->port + 1;
 	}
+}
+
+
+/* From now on the party on `side` is a browser. */
+int sbc_rsession_webrtc(struct rsession *s, enum sbc_side side)
+{
+	if (s->webrtc[side])
+		return 0;
+
+	return sbc_rwebrtc_alloc(&s->webrtc[side], s, side);
+}
+
+
+static bool offers_dtls(const struct sbc_sdp *sdp)
+{
+	for (unsigned i = 0; i < sdp->count; i++) {
+		if (!sbc_sdp_declined(sdp, i) && sdp->streams[i].dtls)
+			return true;
+	}
+
+	return false;
 }
 
 
@@ -93,17 +123,32 @@ int sbc_rsession_sdp(struct rsession *s, enum sbc_side from,
 		return err;
 
 	err = sbc_rsession_streams(s, sdp.count);
+	if (!err && offers_dtls(&sdp))
+		err = sbc_rsession_webrtc(s, from);
 	if (err)
 		return err;
 
+	/* a browser's c= names no address the relay uses: ICE checks do */
 	for (unsigned i = 0; i < sdp.count; i++) {
-		leg_update(&s->streams[i]->leg[from], &sdp.streams[i]);
-		held = held && stream_held(&sdp.streams[i]);
+		if (!s->webrtc[from])
+			leg_update(&s->streams[i]->leg[from], &sdp.streams[i]);
+		held = held && stream_held(&sdp, i);
 	}
 
 	s->held[from] = held;
 
+	if (s->webrtc[from]) {
+		err = sbc_rwebrtc_remote(s->webrtc[from], &sdp);
+		if (err)
+			return err;
+	}
+
 	local_fill(&loc, s, &sdp, to);
+	if (s->webrtc[to]) {
+		sbc_rwebrtc_formats(s->webrtc[to], &sdp);
+		sbc_rwebrtc_local(s->webrtc[to], &loc);
+	}
+
 	err = sbc_sdp_print(out, text, &sdp, &loc);
 	if (err)
 		return err;

@@ -128,12 +128,24 @@ static void sweep_handler(void *arg)
 	struct sbc_relay *r = arg;
 	const uint32_t slots = sbc_media_per_relay(r->media);
 
-	r->now = sbc_now_ms();
-	r->mono_to_wall = r->now - sbc_rtp_now_ns() / 1000000;
+	const uint64_t mono = sbc_rtp_now_ns() / 1000000;
 
-	for (uint32_t i = 0; i < slots && r->cfg->rtp.timeout; i++) {
-		if (r->by_slot[i])
-			timeout_check(r, r->by_slot[i]);
+	r->now = sbc_now_ms();
+	r->mono_to_wall = r->now - mono;
+
+	for (uint32_t i = 0; i < slots; i++) {
+		struct rsession *s = r->by_slot[i];
+
+		if (!s)
+			continue;
+
+		if (r->cfg->rtp.timeout)
+			timeout_check(r, s);
+
+		for (unsigned side = 0; side < SBC_SIDE_COUNT; side++) {
+			if (s->webrtc[side])
+				sbc_rwebrtc_sweep(s->webrtc[side], mono);
+		}
 	}
 
 	reap_round(r);

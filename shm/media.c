@@ -292,6 +292,16 @@ static void leg_copy(struct sbc_media_view *v, unsigned i,
 						      memory_order_relaxed);
 	v->leg[i].latched  = atomic_load_explicit(&l->latched,
 						  memory_order_relaxed) != 0;
+	v->leg[i].srtp_auth_fail = atomic_load_explicit(&l->srtp_auth_fail,
+							memory_order_relaxed);
+	v->leg[i].srtp_replay = atomic_load_explicit(&l->srtp_replay,
+						     memory_order_relaxed);
+	v->leg[i].webrtc   = atomic_load_explicit(&l->webrtc,
+						  memory_order_relaxed) != 0;
+	v->leg[i].consent  = atomic_load_explicit(&l->consent,
+						  memory_order_relaxed) != 0;
+	v->leg[i].dtls     = atomic_load_explicit(&l->dtls,
+						  memory_order_relaxed);
 	v->leg[i].local    = l->local;
 	v->leg[i].remote   = l->remote;
 }
@@ -363,20 +373,57 @@ static int addr_json(struct re_printf *pf, void *arg)
 }
 
 
+const char *sbc_media_dtls_name(enum sbc_media_dtls st)
+{
+	switch (st) {
+
+	case SBC_MEDIA_DTLS_NONE:       return "none";
+	case SBC_MEDIA_DTLS_NEW:        return "new";
+	case SBC_MEDIA_DTLS_CONNECTING: return "connecting";
+	case SBC_MEDIA_DTLS_CONNECTED:  return "connected";
+	case SBC_MEDIA_DTLS_FAILED:     return "failed";
+	case SBC_MEDIA_DTLS_CLOSED:     return "closed";
+	default:                        return "?";
+	}
+}
+
+
+/* A WebRTC side's transport: ICE consent, DTLS, SRTP drops. */
+static int webrtc_json(struct re_printf *pf, const struct sbc_media_view *v,
+		       unsigned i)
+{
+	if (!v->leg[i].webrtc)
+		return re_hprintf(pf, "\"profile\":\"plain\"");
+
+	return re_hprintf(pf, "\"profile\":\"webrtc\",\"consent\":%s,"
+			  "\"dtls\":\"%s\",\"srtp_auth_failed\":%u,"
+			  "\"srtp_replayed\":%u",
+			  v->leg[i].consent ? "true" : "false",
+			  sbc_media_dtls_name(v->leg[i].dtls),
+			  v->leg[i].srtp_auth_fail, v->leg[i].srtp_replay);
+}
+
+
 static int leg_json(struct re_printf *pf, const struct sbc_media_view *v,
 		    unsigned i)
 {
-	return re_hprintf(pf, "{\"local\":%H,\"remote\":%H,\"latched\":%s,"
-			  "\"packets_in\":%llu,\"bytes_in\":%llu,"
-			  "\"packets_out\":%llu,\"bytes_out\":%llu,"
-			  "\"rtcp_lost\":%u,\"rtcp_jitter\":%u}",
-			  addr_json, &v->leg[i].local, addr_json,
-			  &v->leg[i].remote, v->leg[i].latched ? "true" :
-			  "false", (unsigned long long)v->leg[i].pkts_in,
-			  (unsigned long long)v->leg[i].bytes_in,
-			  (unsigned long long)v->leg[i].pkts_out,
-			  (unsigned long long)v->leg[i].bytes_out,
-			  v->leg[i].rtcp_lost, v->leg[i].rtcp_jitter);
+	int err;
+
+	err = re_hprintf(pf, "{\"local\":%H,\"remote\":%H,\"latched\":%s,"
+			 "\"packets_in\":%llu,\"bytes_in\":%llu,"
+			 "\"packets_out\":%llu,\"bytes_out\":%llu,"
+			 "\"rtcp_lost\":%u,\"rtcp_jitter\":%u,",
+			 addr_json, &v->leg[i].local, addr_json,
+			 &v->leg[i].remote, v->leg[i].latched ? "true" :
+			 "false", (unsigned long long)v->leg[i].pkts_in,
+			 (unsigned long long)v->leg[i].bytes_in,
+			 (unsigned long long)v->leg[i].pkts_out,
+			 (unsigned long long)v->leg[i].bytes_out,
+			 v->leg[i].rtcp_lost, v->leg[i].rtcp_jitter);
+	err |= webrtc_json(pf, v, i);
+	err |= re_hprintf(pf, "}");
+
+	return err;
 }
 
 

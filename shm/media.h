@@ -53,7 +53,17 @@ struct sbc_media_msg {
 	uint32_t worker;           /* the sender, or the addressee */
 	uint32_t sdp_len;          /* bytes of SDP after the record */
 	uint32_t relay;            /* the relay's index */
+	uint8_t  webrtc;           /* SDP: enum sbc_media_webrtc bits */
+	uint8_t  pad[3];
 	char call_id[SBC_MEDIA_CALLID_SIZE];
+};
+
+/* Which parties of an SDP request are on WS/WSS (DESIGN.md 6: a leg's
+ * profile follows its transport, or the SDP it sent). The destination is
+ * known for requests only; a relay keeps a leg WebRTC once told. */
+enum sbc_media_webrtc {
+	SBC_MEDIA_FROM_WEBRTC = 1,   /* the sender */
+	SBC_MEDIA_TO_WEBRTC   = 2,   /* the party the message goes to */
 };
 /* Reply errors: ENOENT no session for a non-creating SDP (the call is not
  * relayed: pass the SDP untouched), ENOSPC no port left, ENOMEM no session
@@ -73,6 +83,13 @@ struct sbc_media_leg {
 					* units, from its RTCP */
 	_Atomic uint32_t rtcp_reports; /* report blocks read */
 	_Atomic uint32_t latched;      /* 1 once its source is latched */
+	_Atomic uint32_t srtp_auth_fail;  /* SRTP/SRTCP that failed
+					   * authentication: dropped */
+	_Atomic uint32_t srtp_replay;  /* SRTP/SRTCP replayed: dropped */
+	_Atomic uint8_t  webrtc;       /* 1: WebRTC profile, 0: plain */
+	_Atomic uint8_t  dtls;         /* enum sbc_media_dtls */
+	_Atomic uint8_t  consent;      /* 1 while ICE consent holds */
+	uint8_t pad[5];
 	struct sbc_addr local;         /* relay's first RTP socket, this side */
 	struct sbc_addr remote;        /* where its first stream's media go */
 };
@@ -85,19 +102,34 @@ struct sbc_media_rec {
 	struct sbc_media_leg leg[SBC_MEDIA_LEGS];
 };
 
+/* A WebRTC side's DTLS association, as the record tells it. */
+enum sbc_media_dtls {
+	SBC_MEDIA_DTLS_NONE = 0,
+	SBC_MEDIA_DTLS_NEW,
+	SBC_MEDIA_DTLS_CONNECTING,
+	SBC_MEDIA_DTLS_CONNECTED,
+	SBC_MEDIA_DTLS_FAILED,
+	SBC_MEDIA_DTLS_CLOSED,
+};
+
 /* A copy as a reader sees it. */
+struct sbc_media_leg_view {
+	uint64_t pkts_in, bytes_in, pkts_out, bytes_out, last_in;
+	uint32_t rtcp_lost, rtcp_jitter, rtcp_reports;
+	bool latched;
+	uint32_t srtp_auth_fail, srtp_replay;
+	bool webrtc, consent;
+	enum sbc_media_dtls dtls;
+	struct sbc_addr local, remote;
+};
+
 struct sbc_media_view {
 	uint32_t relay;
 	uint32_t slot;
 	uint32_t streams;
 	uint64_t created;
 	char call_id[SBC_MEDIA_CALLID_SIZE];
-	struct {
-		uint64_t pkts_in, bytes_in, pkts_out, bytes_out, last_in;
-		uint32_t rtcp_lost, rtcp_jitter, rtcp_reports;
-		bool latched;
-		struct sbc_addr local, remote;
-	} leg[SBC_MEDIA_LEGS];
+	struct sbc_media_leg_view leg[SBC_MEDIA_LEGS];
 };
 
 int  sbc_media_create(struct sbc_media **mp, uint32_t relays,
@@ -116,6 +148,7 @@ int  sbc_media_read(const struct sbc_media *m, uint32_t relay, uint32_t slot,
 uint32_t sbc_media_relay_of(const struct pl *call_id, uint32_t relays);
 
 int  sbc_media_json(struct re_printf *pf, void *view);
+const char *sbc_media_dtls_name(enum sbc_media_dtls st);
 
 int  sbc_media_send(int fd, struct sbc_media_msg *msg, const void *sdp,
 		    size_t len);

@@ -1,17 +1,20 @@
 /*
- * Unit tests of rtp/sdp.c and rtp/sdp_print.c: reading an SDP and
- * rewriting it for the other party.
+ * Unit tests of rtp/sdp*.c: reading an SDP and rewriting it for the
+ * other party, plain toward plain.
  *
  * The corpus (tests/sdp/, found through SBC_SDP_CORPUS) holds SDPs shaped
  * as real products emit them, and hostile ones named bad_*. Each good one
- * is parsed, rewritten for an IPv4 and for an IPv6 relay address, and the
- * result parsed back and compared with the input field by field: the same
- * streams, only the addresses and ports are the relay's, no ICE attribute
- * is left, and every line the rewriter does not own came through
- * unchanged and in order. A few files are then checked against values
- * written by hand, the hostile files against their errors, and every
- * prefix and many mutations of the good files must neither crash (see the
- * sanitizer build) nor give a rewrite that does not parse back.
+ * from a plain product is parsed, rewritten for an IPv4 and for an IPv6
+ * relay address, and the result parsed back and compared with the input
+ * field by field: the same streams, only the addresses and ports are the
+ * relay's, no ICE attribute is left, and every line the rewriter does not
+ * own came through unchanged and in order. A few files are then checked
+ * against values written by hand, the hostile files against their errors,
+ * and every prefix and many mutations of every good file, a browser's
+ * too, rewritten for a plain party and for a browser, must neither crash
+ * (see the sanitizer build) nor give a rewrite that does not parse back.
+ * What crosses between the profiles is checked in test_sdp_webrtc.c,
+ * which also reads the browsers' files (browser_files).
  */
 
 #include <dirent.h>
@@ -39,11 +42,22 @@ static const char local6[] = "2001:db8::1";
 static const char *const good_files[] = {
 	"freeswitch_offer.sdp", "asterisk_answer.sdp",
 	"linphone_ice_offer.sdp", "baresip_offer.sdp", "polycom_offer.sdp",
-	"yealink_answer.sdp", "cisco_offer.sdp", "chrome_offer.sdp",
-	"firefox_offer.sdp", "hold_sendonly.sdp", "hold_zero_addr.sdp",
-	"inactive.sdp", "video_audio.sdp", "declined_video.sdp", "ipv6.sdp",
-	"rtcp_attr.sdp", "session_c_only.sdp", "bare_lf.sdp",
+	"yealink_answer.sdp", "cisco_offer.sdp", "hold_sendonly.sdp",
+	"hold_zero_addr.sdp", "inactive.sdp", "video_audio.sdp",
+	"declined_video.sdp", "ipv6.sdp", "rtcp_attr.sdp",
+	"session_c_only.sdp", "bare_lf.sdp", "t38_offer.sdp",
+	"sdes_offer.sdp",
 };
+
+/* Browsers' SDPs: rewritten for a plain party, they change profile. */
+static const char *const browser_files[] = {
+	"chrome_offer.sdp", "firefox_offer.sdp", "chrome_audio_offer.sdp",
+	"chrome_av_offer.sdp", "chrome_maxbundle_offer.sdp",
+	"chrome_answer.sdp", "firefox_answer.sdp", "chrome_opus_offer.sdp",
+	"chrome_datachannel_offer.sdp",
+};
+
+#define GOOD_COUNT (ARRAY_SIZE(good_files) + ARRAY_SIZE(browser_files))
 
 static const struct {
 	const char *file;
@@ -128,6 +142,16 @@ static int parse_str(const char *s, struct sbc_sdp *sdp)
 }
 
 
+/* Good file i of both lists, the plain products' first. */
+static const char *good_file(size_t i)
+{
+	if (i < ARRAY_SIZE(good_files))
+		return good_files[i];
+
+	return browser_files[i - ARRAY_SIZE(good_files)];
+}
+
+
 static void local_make(struct sbc_sdp_local *loc, const char *addr)
 {
 	unsigned i;
@@ -140,6 +164,20 @@ static void local_make(struct sbc_sdp_local *loc, const char *addr)
 		loc->rtp[i] = (uint16_t)(20000 + 10 * i);
 		loc->rtcp[i] = (uint16_t)(30001 + 10 * i);
 	}
+}
+
+
+/* The relay's end of a browser's leg. */
+static void local_webrtc(struct sbc_sdp_local *loc, const char *addr)
+{
+	local_make(loc, addr);
+	loc->profile = SBC_SDP_WEBRTC;
+	loc->ice_ufrag = "Rly0ufrg";
+	loc->ice_pwd = "Rly0pwd0123456789abcdefg";
+	loc->fingerprint = "sha-256 3A:7F:00:C1:5E:92:B4:08:D6:1B:E3:4A:"
+		"9C:27:F0:85:6D:B2:13:C8:4F:E9:70:2A:95:DB:06:1C:E7:38:A4:5F";
+	loc->setup = SBC_SDP_SETUP_ACTPASS;
+	loc->bundle = true;
 }
 
 
@@ -518,8 +556,8 @@ static bool is_listed(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(good_files); i++) {
-		if (!strcmp(name, good_files[i]))
+	for (i = 0; i < GOOD_COUNT; i++) {
+		if (!strcmp(name, good_file(i)))
 			return true;
 	}
 	for (i = 0; i < ARRAY_SIZE(bad_files); i++) {
@@ -624,22 +662,22 @@ static const struct excerpt {
 	const char *local;
 	const char *text;
 } excerpts[] = {
+	/* a browser's toward a plain party: RTP/AVP, its transport gone
+	 * (BUNDLE, extmap-allow-mixed, msid-semantic at session level) */
 	{"chrome_offer.sdp", local4,
 	 "o=- 4611731400430051336 2 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\n"
-	 "a=group:BUNDLE 0 1\r\n"},
+	 "m=audio 20000 RTP/AVP 111 63 9 0 8 13 110 126\r\n"
+	 "c=IN IP4 192.0.2.1\r\na=sendrecv\r\n"
+	 "a=rtpmap:111 opus/48000/2\r\n"
+	 "a=fmtp:111 minptime=10;useinbandfec=1\r\n"},
 	{"chrome_offer.sdp", local4,
-	 "\r\nm=audio 20000 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126\r\n"
-	 "c=IN IP4 192.0.2.1\r\na=rtcp:30001 IN IP4 192.0.2.1\r\n"
-	 "a=fingerprint:sha-256 7B:8B:"},
-	{"chrome_offer.sdp", local4, "\r\nm=video 20010 UDP/TLS/RTP/SAVPF 96 "},
-	/* the session-level a=ice-options went */
+	 "\r\na=rtpmap:126 telephone-event/8000\r\n"
+	 "a=rtcp:30001 IN IP4 192.0.2.1\r\nm=video 20010 RTP/AVP 96 "},
 	{"firefox_offer.sdp", local6,
 	 "o=mozilla...THIS_IS_SDPARTA-115.3.0 7052848360639826063 0 IN IP6 "
-	 "2001:db8::1\r\n"},
-	{"firefox_offer.sdp", local6,
-	 "\r\na=group:BUNDLE 0 1\r\na=msid-semantic:WMS *\r\n"
-	 "m=audio 20000 UDP/TLS/RTP/SAVPF 109 9 0 8 101\r\n"
-	 "c=IN IP6 2001:db8::1\r\na=sendrecv\r\na=extmap:1 "},
+	 "2001:db8::1\r\ns=-\r\nt=0 0\r\n"
+	 "m=audio 20000 RTP/AVP 109 9 0 8 101\r\n"
+	 "c=IN IP6 2001:db8::1\r\na=sendrecv\r\na=fmtp:109 "},
 	{"linphone_ice_offer.sdp", local4,
 	 "\r\nt=0 0\r\na=rtcp-xr:rcvr-rtt=all:10000 "},
 	{"linphone_ice_offer.sdp", local4,
@@ -1086,13 +1124,57 @@ static void test_print_args(void **state)
 }
 
 
-/* Whatever parses rewrites, unless it overflows, into what parses. */
+/* Toward a browser: every RTP stream on the relay's DTLS transport. */
+static void check_webrtc(const struct sbc_sdp *in, const struct sbc_sdp *out)
+{
+	unsigned i;
+
+	assert_true(out->ice_lite);
+	for (i = 0; i < out->count; i++) {
+		const struct sbc_sdp_stream *st = &out->streams[i];
+
+		assert_true(st->mid.l > 0);
+		if (!st->port)
+			continue;
+		assert_true(in->streams[i].is_rtp && st->dtls && st->rtcp_mux);
+		assert_true(st->ice_ufrag.l && st->fingerprint.l);
+	}
+}
+
+
+/* Rewrite for loc: it overflows, it is refused (toward a browser: two
+ * m-lines with one mid), or it gives what parses. */
+static void reprint_to(const struct pl *text, const struct sbc_sdp *in,
+		       const struct sbc_sdp_local *loc, struct mbuf *mb)
+{
+	struct sbc_sdp out;
+	struct pl res;
+	int err;
+
+	mbuf_rewind(mb);
+	err = sbc_sdp_print(mb, text, in, loc);
+	if (err == EOVERFLOW ||
+	    (err == EBADMSG && loc->profile == SBC_SDP_WEBRTC)) {
+		assert_int_equal(mb->end, 0);
+		return;
+	}
+
+	assert_int_equal(err, 0);
+	res.p = (const char *)mb->buf;
+	res.l = mb->end;
+	assert_int_equal(sbc_sdp_parse(&out, &res), 0);
+	assert_int_equal(out.count, in->count);
+
+	if (loc->profile == SBC_SDP_WEBRTC)
+		check_webrtc(in, &out);
+}
+
+
+/* Whatever parses rewrites, for either profile, as reprint_to says. */
 static void reprint(const struct pl *text, struct mbuf *mb)
 {
 	struct sbc_sdp_local loc;
-	struct sbc_sdp in, out;
-	struct pl res;
-	int err;
+	struct sbc_sdp in;
 
 	if (sbc_sdp_parse(&in, text)) {
 		assert_int_equal(in.count, 0);
@@ -1100,16 +1182,11 @@ static void reprint(const struct pl *text, struct mbuf *mb)
 	}
 
 	local_make(&loc, local6);
-	mbuf_rewind(mb);
-	err = sbc_sdp_print(mb, text, &in, &loc);
-	if (err == EOVERFLOW)
-		return;
-
-	assert_int_equal(err, 0);
-	res.p = (const char *)mb->buf;
-	res.l = mb->end;
-	assert_int_equal(sbc_sdp_parse(&out, &res), 0);
-	assert_int_equal(out.count, in.count);
+	reprint_to(text, &in, &loc, mb);
+	local_webrtc(&loc, local4);
+	reprint_to(text, &in, &loc, mb);
+	loc.bundle = false;
+	reprint_to(text, &in, &loc, mb);
 }
 
 
@@ -1123,8 +1200,8 @@ static void test_prefixes(void **state)
 	(void)state;
 
 	assert_non_null(mb);
-	for (i = 0; i < ARRAY_SIZE(good_files); i++) {
-		buf = corpus_read(good_files[i], &text);
+	for (i = 0; i < GOOD_COUNT; i++) {
+		buf = corpus_read(good_file(i), &text);
 		for (part = text, part.l = 0; part.l <= text.l; part.l++)
 			reprint(&part, mb);
 		free(buf);
@@ -1173,8 +1250,8 @@ static void test_mutations(void **state)
 	assert_non_null(mb);
 	copy = malloc(FILE_MAX);
 	assert_non_null(copy);
-	for (i = 0; i < ARRAY_SIZE(good_files); i++) {
-		buf = corpus_read(good_files[i], &text);
+	for (i = 0; i < GOOD_COUNT; i++) {
+		buf = corpus_read(good_file(i), &text);
 		for (j = 0; j < MUTATIONS; j++) {
 			memcpy(copy, text.p, text.l);
 			mutate(copy, text.l, &x);

@@ -121,6 +121,28 @@ static bool media_wanted(struct sbc_core *core, const struct sbc_in *in)
 }
 
 
+static bool is_ws(enum sbc_transport tp)
+{
+	return tp == SBC_TP_WS || tp == SBC_TP_WSS;
+}
+
+
+/* Which parties of the message are browsers (enum sbc_media_webrtc): the
+ * sender by its transport; for a request from the core side, the user it
+ * goes to by its binding's. Access-side requests go to the core side,
+ * which is never WebRTC by transport (its SDP may still make it so). */
+static uint8_t webrtc_parties(struct sbc_core *core, const struct sbc_in *in)
+{
+	uint8_t bits = is_ws(in->src.tp) ? SBC_MEDIA_FROM_WEBRTC : 0;
+
+	if (in->msg->req && in->side == SBC_SIDE_CORE &&
+	    sbc_locate_is_webrtc(core, in->msg))
+		bits |= SBC_MEDIA_TO_WEBRTC;
+
+	return bits;
+}
+
+
 /* 1: to the relay, creating the session; 0: to the relay; -1: not. */
 static int relay_kind(struct sbc_core *core, const struct sbc_in *in)
 {
@@ -360,6 +382,7 @@ bool sbc_callmedia_intercept(struct sbc_core *core, const struct sbc_in *in)
 	req.op      = SBC_MEDIA_SDP;
 	req.side    = (uint8_t)in->side;
 	req.create  = kind == 1;
+	req.webrtc  = webrtc_parties(core, in);
 	req.seq     = w->seq;
 	req.worker  = core->index;
 

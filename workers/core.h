@@ -195,6 +195,7 @@ int  sbc_registrar_response(struct sbc_stx *stx, const struct sbc_in *rsp,
 
 /* locate.c: a request from the core side for a user */
 void sbc_locate_request(struct sbc_core *core, const struct sbc_in *in);
+bool sbc_locate_is_webrtc(struct sbc_core *core, const struct sip_msg *msg);
 
 /* holds.c: connections that carry registrations */
 int  sbc_holds_init(struct sbc_core *core);

@@ -147,20 +147,15 @@ static void locate_fork(struct sbc_core *core, const struct sbc_in *in,
 }
 
 
-void sbc_locate_request(struct sbc_core *core, const struct sbc_in *in)
+/* The live bindings a request from the core side is for, in loc (none
+ * is no error); an error when the Request-URI names no AOR. */
+static int locate(struct sbc_core *core, const struct sip_msg *msg,
+		  struct located *loc)
 {
-	struct located *loc;
-	int err;
+	int err = locate_aor(loc, msg);
 
-	loc = mem_zalloc(sizeof(*loc), NULL);
-	if (!loc)
-		return;
-
-	err = locate_aor(loc, in->msg);
-	if (err) {
-		(void)sbc_reply(core, in, 404, "Not Found", NULL);
-		goto out;
-	}
+	if (err)
+		return err;
 
 	/* n counts the bindings copied, also when more exist (ENOBUFS) or
 	 * one was being written (EAGAIN): call the ones that were read */
@@ -170,7 +165,50 @@ void sbc_locate_request(struct sbc_core *core, const struct sbc_in *in)
 	if (loc->n > FORK_MAX)
 		loc->n = FORK_MAX;
 
-	locate_token(loc, in->msg);
+	locate_token(loc, msg);
+
+	return 0;
+}
+
+
+/*
+ * Does a request from the core side go to a user on WS/WSS, a browser,
+ * whose media then take the WebRTC profile? A request forked to several
+ * bindings takes the first one's: the relay has one leg per side.
+ */
+bool sbc_locate_is_webrtc(struct sbc_core *core, const struct sip_msg *msg)
+{
+	struct located *loc;
+	bool ws = false;
+
+	loc = mem_zalloc(sizeof(*loc), NULL);
+	if (!loc)
+		return false;
+
+	if (!locate(core, msg, loc) && loc->n)
+		ws = loc->regv[0].transport == SBC_TP_WS ||
+			loc->regv[0].transport == SBC_TP_WSS;
+
+	mem_deref(loc);
+
+	return ws;
+}
+
+
+void sbc_locate_request(struct sbc_core *core, const struct sbc_in *in)
+{
+	struct located *loc;
+	int err;
+
+	loc = mem_zalloc(sizeof(*loc), NULL);
+	if (!loc)
+		return;
+
+	err = locate(core, in->msg, loc);
+	if (err) {
+		(void)sbc_reply(core, in, 404, "Not Found", NULL);
+		goto out;
+	}
 
 	if (!loc->n) {
 		if (loc->ours)
