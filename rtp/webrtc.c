@@ -289,11 +289,15 @@ static int remote_read(struct rwebrtc *w, const struct sbc_sdp *sdp,
  * The browser sent sdp: keep what it says of its end, and make or keep
  * the DTLS association. Its a=setup gives the relay's role: active makes
  * the relay the server, passive the client; actpass (its offer) gets a
- * passive answer, so the relay is the server.
+ * passive answer, so the relay is the server. An association made for a
+ * ClientHello that beat this SDP to the relay is kept and told the
+ * fingerprint now.
  */
 int sbc_rwebrtc_remote(struct rwebrtc *w, const struct sbc_sdp *sdp)
 {
+	const bool had_fp = w->rfp[0] != '\0';
 	bool new_fp = false, client;
+	struct pl fp;
 	int err;
 
 	err = remote_read(w, sdp, &new_fp);
@@ -304,17 +308,12 @@ int sbc_rwebrtc_remote(struct rwebrtc *w, const struct sbc_sdp *sdp)
 
 	client = w->rsetup == SBC_SDP_SETUP_PASSIVE;
 
-	if (w->dtls && !new_fp && client == w->client) {
-		struct pl fp;
-
-		if (sbc_dtls_state(w->dtls) != SBC_DTLS_NEW &&
-		    sbc_dtls_state(w->dtls) != SBC_DTLS_CONNECTING)
+	if (w->dtls && client == w->client && !(had_fp && new_fp)) {
+		if (had_fp || !w->rfp[0])
 			return 0;
 
-		/* a ClientHello came before this answer */
 		pl_set_str(&fp, w->rfp);
-		return w->rfp[0] ? sbc_dtls_set_peer_fingerprint(w->dtls, &fp) :
-			0;
+		return sbc_dtls_set_peer_fingerprint(w->dtls, &fp);
 	}
 
 	w->client = client;

@@ -30,6 +30,9 @@ enum sbc_chan_kind {
 			     * (a reload that changed nothing, log rotation) */
 	SBC_CHAN_DIALOG_END, /* supervisor -> Call-ID owner: end the dialog
 			     * of the Call-ID in data (operator) */
+	SBC_CHAN_UNSENT,    /* connection owner -> SEND's sender: `conn` is
+			     * gone, the request whose Via branch is in data
+			     * was not sent */
 };
 
 struct sbc_chan_hdr {

@@ -12,13 +12,26 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 
 # The build's packages and the test peers: SIPp (sip-tester), Kamailio
-# (the SIP benchmark's quick run, beside sbcd), Python with websockets
-# (the test harness, WebSocket clients), openssl (test certificates),
-# keepalived (it checks the example of cfg/keepalived.conf),
-# rtpengine-daemon (the RTP benchmark's quick run, beside sbcd's relay).
+# (the SIP benchmark's quick run, beside sbcd; the WebRTC test's
+# registrar), Python with websockets (the test harness, WebSocket
+# clients), openssl (test certificates), keepalived (it checks the
+# example of cfg/keepalived.conf), rtpengine-daemon (the RTP benchmark's
+# quick run, beside sbcd's relay), and for the WebRTC test
+# (tests/it/webrtc/): chromium (the browser), baresip-core (the
+# softphone, its modules aufile, sndfile, g711, opus, ctrl_tcp) and
+# Node.js with npm where no node is installed yet.
+webrtc_packages="chromium baresip-core"
+command -v npm >/dev/null 2>&1 || webrtc_packages="$webrtc_packages nodejs npm"
 sh daemon/deps.sh python3 python3-websockets sip-tester openssl kamailio \
-	keepalived rtpengine-daemon \
+	keepalived rtpengine-daemon $webrtc_packages \
 	</dev/null || exit 1
+
+# The WebRTC test's driver: playwright-core (it drives the system's
+# chromium and never downloads a browser), JsSIP and esbuild, at the
+# versions of tests/it/webrtc/package-lock.json. A failure here is the
+# test's to report (it tries npm ci again), not a reason to stop.
+(cd tests/it/webrtc && npm ci --no-audit --no-fund </dev/null) ||
+	echo "tests/run.sh: npm ci in tests/it/webrtc failed" >&2
 
 ASAN_OPTIONS=halt_on_error=1:abort_on_error=1
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -7,7 +7,10 @@
  * - SEND: bytes to send on a connection this worker accepted (a TCP, TLS
  *   or WebSocket connection lives in one process, TLS state included);
  * - HOLD: a binding now lives on one of this worker's connections, which
- *   must stay open as long as it does and remove it when it closes.
+ *   must stay open as long as it does and remove it when it closes;
+ * - UNSENT: a request this worker had another send found that worker's
+ *   connection gone: sbcd's own transaction (a BYE to a browser whose tab
+ *   closed) fails now, not after its timeout.
  * A full mailbox refuses a record at once: the loss is counted, and SIP's
  * own retransmissions recover it on UDP.
  */
@@ -23,10 +26,34 @@
 #include "cfg/config.h"
 #include "workers/transport.h"
 #include "workers/core.h"
+#include "workers/uac.h"
 
 enum {
 	RECORDS_PER_WAKEUP = 64,   /* then let the sockets have a turn */
 };
+
+
+static int mbox_put(struct sbc_core *core, uint32_t worker,
+		    struct sbc_chan_hdr *hdr, const void *data, size_t len);
+
+
+/* A SEND found its connection gone: tell the sender which request. */
+static void unsent_tell(struct sbc_core *core, const struct sbc_chan_hdr *hdr)
+{
+	struct sbc_chan_hdr rep;
+	struct pl branch;
+
+	/* the first branch of a request is its top Via's: the sender's */
+	if (re_regex((const char *)core->mbox_buf, hdr->len,
+		     "branch=[^;, \t\r\n]+", &branch))
+		return;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.kind = SBC_CHAN_UNSENT;
+	rep.conn = hdr->conn;
+
+	(void)mbox_put(core, hdr->from, &rep, branch.p, branch.l);
+}
 
 
 static void mbox_record(struct sbc_core *core, const struct sbc_chan_hdr *hdr)
@@ -38,7 +65,7 @@ static void mbox_record(struct sbc_core *core, const struct sbc_chan_hdr *hdr)
 	};
 	const char *aor, *inst;
 
-	if (hdr->kind != SBC_CHAN_HOLD &&
+	if (hdr->kind != SBC_CHAN_HOLD && hdr->kind != SBC_CHAN_UNSENT &&
 	    (hdr->listener >= core->cfg->listener_count ||
 	     sbc_addr_get(&hdr->peer, &src.addr)))
 		return;
@@ -50,8 +77,14 @@ static void mbox_record(struct sbc_core *core, const struct sbc_chan_hdr *hdr)
 		break;
 
 	case SBC_CHAN_SEND:
-		(void)sbc_tp_send(core->tp, hdr->listener, hdr->conn,
-				  &src.addr, core->mbox_buf, hdr->len);
+		if (sbc_tp_send(core->tp, hdr->listener, hdr->conn, &src.addr,
+				core->mbox_buf, hdr->len) == ENOTCONN)
+			unsent_tell(core, hdr);
+		break;
+
+	case SBC_CHAN_UNSENT:
+		sbc_uac_unsent(core, &(struct pl){(const char *)core->mbox_buf,
+						   hdr->len});
 		break;
 
 	case SBC_CHAN_HOLD:

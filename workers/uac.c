@@ -6,7 +6,8 @@
  * sbcd's Via, and the response comes back to this worker by Call-ID like
  * any other). Over UDP the request is sent again at T1, doubling up to T2,
  * so a lost packet never fails it; after `timeout` ms without a final the
- * transaction fails with ETIMEDOUT. The handler runs exactly once, with the
+ * transaction fails with ETIMEDOUT, and at once with ENOTCONN when the
+ * connection it went to is gone (here, or in the worker owning it). The handler runs exactly once, with the
  * final status or the error, and may free the transaction.
  */
 
@@ -180,4 +181,17 @@ bool sbc_uac_response(struct sbc_core *core, const struct sip_msg *msg)
 	uac_done(uac, 0, msg->scode);
 
 	return true;
+}
+
+
+/* The worker owning the connection found it gone: the request never left,
+ * and the transaction fails now rather than at its timeout. */
+void sbc_uac_unsent(struct sbc_core *core, const struct pl *branch)
+{
+	struct le *le;
+
+	le = hash_lookup(core->uac, hash_joaat_pl(branch), uac_cmp,
+			 (void *)(uintptr_t)branch);
+	if (le)
+		uac_done(le->data, ENOTCONN, 0);
 }
