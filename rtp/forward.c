@@ -17,6 +17,7 @@
  *            lookup
  *   count    packets and bytes in, the time of the last one, the party's
  *            RTCP reports
+ *   map      telephone-event to the number the receiver declared
  *   route    to where the other party's packets come from once latched,
  *            until then to its SDP address; nothing when it has none yet
  *            (no answer) or put the stream on hold with a null address.
@@ -126,6 +127,16 @@ static bool plain_input(struct rsession *s, const struct rsock *sk,
 }
 
 
+/* telephone-event numbered as the receiver declared it (dtmf.c). */
+static void pt_map(const struct rstream *st, unsigned side,
+		   struct sbc_rtp_pkt *pkt)
+{
+	if (st->pt_mapped[side])
+		pkt->buf[1] = (uint8_t)((pkt->buf[1] & 0x80) |
+					st->pt_map[side][pkt->buf[1] & 0x7f]);
+}
+
+
 void sbc_relay_packet(void *sock_arg, struct sbc_rtp_pkt *pkt, void *arg)
 {
 	struct rsock *sk = sock_arg;
@@ -152,6 +163,8 @@ void sbc_relay_packet(void *sock_arg, struct sbc_rtp_pkt *pkt, void *arg)
 
 	if (rtcp)
 		sbc_rtcp_read(rin, pkt->buf, pkt->len);
+	else
+		pt_map(s->streams[stream], sk->side, pkt);
 
 	if (s->webrtc[to]) {
 		if (!sbc_rwebrtc_output(s->webrtc[to], pkt, rtcp, &fd, &dst))

@@ -49,10 +49,24 @@ struct rleg {
 	bool declined;             /* its SDP gave port 0 */
 };
 
+enum {
+	RTP_PTS = 128,
+};
+
+/* What a party's SDP declared for a stream (dtmf.c). */
+struct rformats {
+	uint8_t declared[RTP_PTS / 8];   /* payload types, a bit each */
+	int16_t dtmf[SBC_SDP_DTMF_RATES];  /* telephone-event's; -1: none */
+};
+
 struct rstream {
 	struct rsession *s;
 	unsigned index;            /* its m-line */
 	struct rleg leg[SBC_SIDE_COUNT];
+	struct rformats fmt[SBC_SIDE_COUNT];
+	uint8_t pt_map[SBC_SIDE_COUNT][RTP_PTS];  /* a packet from a side
+				    * leaves with these payload types */
+	bool pt_mapped[SBC_SIDE_COUNT];  /* some are not the same */
 };
 
 enum {
@@ -63,7 +77,6 @@ enum {
 				      * fingerprint, as the parser bounds them */
 	RWEBRTC_CONSENT_MS = 30000,  /* RFC 7675: no valid check for this
 				      * long, and the relay stops sending */
-	RWEBRTC_PTS        = 128,
 };
 
 /* The relay's end of a browser's media: one transport for all its
@@ -78,7 +91,7 @@ struct rwebrtc {
 	enum sbc_sdp_setup rsetup;           /* its last SDP's a=setup */
 	bool rbundle;                        /* its last SDP had BUNDLE */
 	char mid[SBC_SDP_STREAMS_MAX][SBC_SDP_MID_SIZE];  /* its mids */
-	uint8_t pt_stream[RWEBRTC_PTS];      /* payload type -> stream + 1 */
+	uint8_t pt_stream[RTP_PTS];          /* payload type -> stream + 1 */
 	uint32_t ssrc[SBC_SDP_STREAMS_MAX];  /* its RTP's per stream */
 	struct sa peer;                      /* where a valid check came from:
 					      * the only source taken, the
@@ -175,6 +188,10 @@ bool sbc_rwebrtc_input(struct rwebrtc *w, const struct rsock *sk,
 		       bool *rtcpp);
 bool sbc_rwebrtc_output(struct rwebrtc *w, struct sbc_rtp_pkt *pkt,
 			bool rtcp, int *fdp, const struct sa **dstp);
+
+/* dtmf.c */
+void sbc_rstream_formats(struct rstream *st, enum sbc_side side,
+			 const struct sbc_sdp_stream *ss);
 
 /* forward.c */
 void sbc_relay_packet(void *sock_arg, struct sbc_rtp_pkt *pkt, void *arg);

@@ -197,6 +197,8 @@ static int media_begin(struct parser *ps, const struct pl *val)
 	st->dtls = proto_is_dtls(&proto);
 	st->is_rtp = proto_is_rtp(&proto);
 	st->bundle = -1;
+	for (unsigned r = 0; r < SBC_SDP_DTMF_RATES; r++)
+		st->dtmf[r] = -1;
 
 	ps->st = st;
 	ps->has_c = false;
@@ -286,6 +288,30 @@ static int sess_attr(struct parser *ps, const struct pl *name,
 }
 
 
+/* a=rtpmap:<pt> telephone-event/<rate>: its payload type, kept for the
+ * relay to map between the parties. Any other rtpmap, or one it cannot
+ * read, is the parties' business: it passes as it is. */
+static void rtpmap_attr(struct sbc_sdp_stream *st, const struct pl *value)
+{
+	struct pl pt, enc, rate;
+	uint32_t n;
+
+	if (re_regex(value->p, value->l, "[0-9]+[ ]+[^/]+/[0-9]+", &pt, NULL,
+		     &enc, &rate) || pt.p != value->p || pt.l > 3 ||
+	    pl_strcasecmp(&enc, "telephone-event"))
+		return;
+
+	n = pl_u32(&pt);
+	if (n > 127)
+		return;
+
+	if (!pl_strcmp(&rate, "8000"))
+		st->dtmf[SBC_SDP_DTMF_8K] = (int16_t)n;
+	else if (!pl_strcmp(&rate, "48000"))
+		st->dtmf[SBC_SDP_DTMF_48K] = (int16_t)n;
+}
+
+
 static int attr_line(struct parser *ps, const struct pl *val)
 {
 	struct pl name, value;
@@ -308,6 +334,9 @@ static int attr_line(struct parser *ps, const struct pl *val)
 
 	if (ps->st && !pl_strcmp(&name, "rtcp-mux"))
 		ps->st->rtcp_mux = true;
+
+	if (ps->st && !pl_strcmp(&name, "rtpmap"))
+		rtpmap_attr(ps->st, &value);
 
 	err = sbc_sdp_transport_attr(ps->st ? ps->st : &ps->sess, !ps->st,
 				     &name, &value, &used);
@@ -404,4 +433,40 @@ int sbc_sdp_parse(struct sbc_sdp *sdp, const struct pl *text)
 		memset(sdp, 0, sizeof(*sdp));
 
 	return err;
+}
+
+
+static bool is_payload_type(const struct pl *fmt)
+{
+	if (!fmt->l || fmt->l > 3)
+		return false;
+
+	for (size_t i = 0; i < fmt->l; i++) {
+		if (fmt->p[i] < '0' || fmt->p[i] > '9')
+			return false;
+	}
+
+	return pl_u32(fmt) <= 127;
+}
+
+
+/*
+ * Take the next RTP payload type (0..127) off the front of fmts, an
+ * m-line's formats; false at the end. Formats that are no payload type
+ * (a non-RTP m-line's "webrtc-datachannel", "t38") are skipped.
+ */
+bool sbc_sdp_fmt_next(struct pl *fmts, uint32_t *ptp)
+{
+	struct pl fmt;
+
+	while (!re_regex(fmts->p, fmts->l, "[^ ]+", &fmt)) {
+		pl_advance(fmts, (size_t)(fmt.p + fmt.l - fmts->p));
+
+		if (is_payload_type(&fmt)) {
+			*ptp = pl_u32(&fmt);
+			return true;
+		}
+	}
+
+	return false;
 }

@@ -45,6 +45,13 @@ enum {
 	SBC_SDP_ICE_MAX     = 256,   /* RFC 8839: ice-ufrag, ice-pwd */
 };
 
+/* The clock rates of telephone-event (RFC 4733) the relay maps. */
+enum sbc_sdp_dtmf_rate {
+	SBC_SDP_DTMF_8K = 0,     /* with G.711, G.722 */
+	SBC_SDP_DTMF_48K,        /* with Opus */
+	SBC_SDP_DTMF_RATES,
+};
+
 enum sbc_sdp_dir {
 	SBC_SDP_SENDRECV = 0,
 	SBC_SDP_SENDONLY,
@@ -101,6 +108,9 @@ struct sbc_sdp_stream {
 	int bundle;              /* the m-line named first in the BUNDLE
 				  * group (a=group:BUNDLE mid...) that names
 				  * this stream's mid; -1: not bundled */
+	int16_t dtmf[SBC_SDP_DTMF_RATES];  /* payload type of its
+				  * a=rtpmap telephone-event/8000 and /48000;
+				  * -1: none */
 };
 
 struct sbc_sdp {
@@ -135,5 +145,6 @@ int sbc_sdp_parse(struct sbc_sdp *sdp, const struct pl *text);
 int sbc_sdp_print(struct mbuf *mb, const struct pl *text,
 		  const struct sbc_sdp *sdp, const struct sbc_sdp_local *loc);
 bool sbc_sdp_declined(const struct sbc_sdp *sdp, unsigned i);
+bool sbc_sdp_fmt_next(struct pl *fmts, uint32_t *ptp);
 const char *sbc_sdp_dir_name(enum sbc_sdp_dir dir);
 const char *sbc_sdp_setup_name(enum sbc_sdp_setup setup);

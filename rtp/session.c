@@ -184,6 +184,8 @@ static int stream_new(struct rsession *s, struct rstream **stp)
 	for (unsigned side = 0; side < SBC_SIDE_COUNT; side++) {
 		st->leg[side].sock[RSOCK_RTP].fd = -1;
 		st->leg[side].sock[RSOCK_RTCP].fd = -1;
+		for (unsigned r = 0; r < SBC_SDP_DTMF_RATES; r++)
+			st->fmt[side].dtmf[r] = -1;
 	}
 
 	for (unsigned side = 0; side < SBC_SIDE_COUNT && !err; side++)

@@ -132,6 +132,7 @@ int sbc_rsession_sdp(struct rsession *s, enum sbc_side from,
 	for (unsigned i = 0; i < sdp.count; i++) {
 		if (!s->webrtc[from])
 			leg_update(&s->streams[i]->leg[from], &sdp.streams[i]);
+		sbc_rstream_formats(s->streams[i], from, &sdp.streams[i]);
 		held = held && stream_held(&sdp, i);
 	}
 

@@ -327,18 +327,14 @@ int sbc_rwebrtc_remote(struct rwebrtc *w, const struct sbc_sdp *sdp)
 void sbc_rwebrtc_formats(struct rwebrtc *w, const struct sbc_sdp *sdp)
 {
 	for (unsigned i = 0; i < sdp->count; i++) {
-		struct pl fmts = sdp->streams[i].fmts, fmt;
+		struct pl fmts = sdp->streams[i].fmts;
+		uint32_t pt;
 
 		if (sbc_sdp_declined(sdp, i) || !sdp->streams[i].is_rtp)
 			continue;
 
-		while (!re_regex(fmts.p, fmts.l, "[0-9]+", &fmt)) {
-			const uint32_t pt = pl_u32(&fmt);
-
-			if (pt < RWEBRTC_PTS)
-				w->pt_stream[pt] = (uint8_t)(i + 1);
-			pl_advance(&fmts, (size_t)(fmt.p + fmt.l - fmts.p));
-		}
+		while (sbc_sdp_fmt_next(&fmts, &pt))
+			w->pt_stream[pt] = (uint8_t)(i + 1);
 	}
 }
 

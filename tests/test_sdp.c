@@ -858,6 +858,42 @@ static void test_declined(void **state)
 }
 
 
+/* telephone-event's payload types per clock rate, as the relay maps
+ * them (rtp/dtmf.c), and the formats an m-line declares. */
+static void test_dtmf(void **state)
+{
+	static const char s[] = HDR
+		"m=audio 4000 RTP/AVP 111 0 110 126 webrtc\r\n"
+		"a=rtpmap:111 opus/48000/2\r\n"
+		"a=rtpmap:110 TELEPHONE-EVENT/48000\r\n"
+		"a=rtpmap:126 telephone-event/8000\r\n"
+		"a=rtpmap:99x telephone-event/8000\r\n"
+		"m=audio 4002 RTP/AVP 0\r\n"
+		"a=rtpmap:300 telephone-event/8000\r\n";
+	static const uint32_t want[] = {111, 0, 110, 126};
+	struct sbc_sdp sdp;
+	struct pl text, fmts;
+	uint32_t pt;
+	size_t n = 0;
+
+	(void)state;
+
+	pl_set_str(&text, s);
+	assert_int_equal(sbc_sdp_parse(&sdp, &text), 0);
+	assert_int_equal(sdp.streams[0].dtmf[SBC_SDP_DTMF_8K], 126);
+	assert_int_equal(sdp.streams[0].dtmf[SBC_SDP_DTMF_48K], 110);
+	assert_int_equal(sdp.streams[1].dtmf[SBC_SDP_DTMF_8K], -1);
+	assert_int_equal(sdp.streams[1].dtmf[SBC_SDP_DTMF_48K], -1);
+
+	fmts = sdp.streams[0].fmts;
+	while (sbc_sdp_fmt_next(&fmts, &pt)) {
+		assert_true(n < ARRAY_SIZE(want));
+		assert_int_equal(pt, want[n++]);
+	}
+	assert_int_equal(n, ARRAY_SIZE(want));
+}
+
+
 static void test_dir_name(void **state)
 {
 	(void)state;
@@ -1279,6 +1315,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_hold, teardown),
 		cmocka_unit_test_teardown(test_direction, teardown),
 		cmocka_unit_test_teardown(test_declined, teardown),
+		cmocka_unit_test_teardown(test_dtmf, teardown),
 		cmocka_unit_test_teardown(test_dir_name, teardown),
 		cmocka_unit_test_teardown(test_cases, teardown),
 		cmocka_unit_test_teardown(test_bounds, teardown),

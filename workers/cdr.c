@@ -14,13 +14,16 @@
  *
  * With the relay, "media" holds for each side the relay's address there,
  * where that party's media went (latched: where its packets came from),
- * packets and bytes in (sent by that party) and out (sent to it) and what
- * its RTCP reported (shm/media.c prints it):
+ * packets and bytes in (sent by that party) and out (sent to it), what
+ * its RTCP reported, and its profile; a browser's side adds whether ICE
+ * consent held, its DTLS state and the SRTP packets dropped (shm/media.c
+ * prints it):
  *  "media":{"access":{"local":"192.0.2.10:16384",
  *  "remote":"198.51.100.7:40112","latched":true,"packets_in":15000,
  *  "bytes_in":2580000,"packets_out":14990,"bytes_out":2578280,
- *  "rtcp_lost":0,"rtcp_jitter":12},"core":{...}}  (null without a media
- *  session).
+ *  "rtcp_lost":0,"rtcp_jitter":12,"profile":"webrtc","consent":true,
+ *  "dtls":"connected","srtp_auth_failed":0,"srtp_replayed":0},
+ *  "core":{...,"profile":"plain"}}  (null without a media session).
  *
  * ended_by is the party whose BYE ended the call, or "sbcd"; leg names the
  * leg a leg_unreachable is about; status is the final of a failed setup

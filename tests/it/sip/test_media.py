@@ -23,6 +23,9 @@ receives and from where. The checks:
   says: media goes to the SDP address until its first packet, then to
   where it comes from; packets from a third address are dropped.
 - media = false: the SDP passes untouched, no session, CDR media null.
+- telephone-event on 101 for the caller and 96 for the callee: events
+  sent with the receiver's number pass as they are, events sent with the
+  sender's own number arrive renumbered, PCMU is never touched.
 - hold (a=sendonly), resume, and a re-INVITE that moves each party to a
   new port: media goes on, to the new port after the move; the relay's
   ports stay the same for the whole call.
@@ -134,12 +137,12 @@ class RtpSock:
         with self.lock:
             return len(self.got)
 
-    def send(self, dest, n=5, gap=0.004):
+    def send(self, dest, n=5, gap=0.004, pt=0):
         """n packets of this socket's stream to dest: their bytes."""
         sent = []
         for _ in range(n):
             self.seq += 1
-            data = rtp_packet(self.seq, self.ssrc)
+            data = rtp_packet(self.seq, self.ssrc, pt)
             self.sock.sendto(data, dest)
             sent.append(data)
             time.sleep(gap)
@@ -594,12 +597,12 @@ class Call:
     at_b (the SDP the backend got), at_u (the SDP the user got)."""
 
     def __init__(self, test, s, user, backend, ruser, u_port, b_port,
-                 what):
+                 what, offer_sdp=None, answer_sdp=None):
         self.test, self.s, self.what = test, s, what
         self.user, self.backend = user, backend
         uri = 'sip:%s@%s' % (ruser, DOMAIN)
-        self.offer = make_sdp(u_port)
-        self.answer = make_sdp(b_port)
+        self.offer = offer_sdp or make_sdp(u_port)
+        self.answer = answer_sdp or make_sdp(b_port)
         invite = user.request('INVITE', uri, to=uri, body=self.offer)
         inv = sipmsg.Msg(invite)
         self.call_id = cid = inv.get('call-id')
@@ -956,6 +959,59 @@ def no_media_set(test, s):
     row = cdr_of(s, call.call_id)
     test.check(row is not None and 'media' in row and row['media'] is None,
                '%s: CDR media is null' % what, row)
+
+
+# -- telephone-event numbered differently on each side -------------------
+
+def dtmf_sdp(port, te):
+    """PCMU and telephone-event/8000 on payload type te."""
+    return ('v=0\r\no=- 4243 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\n'
+            't=0 0\r\nm=audio %d RTP/AVP 0 %d\r\na=rtpmap:0 PCMU/8000\r\n'
+            'a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n'
+            'a=sendrecv\r\n' % (LOOPBACK, LOOPBACK, port, te, te, te)
+            ).encode()
+
+
+def pts_got(sock, since):
+    return [d[1] & 0x7f for _, _, d in sock.packets(since)]
+
+
+def dtmf_map(test, s):
+    """The caller takes DTMF on 101, the callee on 96 (a browser's 126
+    against a softphone's 101 is the same case). A party that sends with
+    the other's number is untouched; one that sends with its own has its
+    events renumbered to what the receiver declared; audio never is."""
+    what = 'telephone-event'
+    test.note('%s: 101 on the caller\'s side, 96 on the callee\'s' % what)
+    user, backend = peers(s)
+    a, b = RtpSock(), RtpSock()
+    call = Call(test, s, user, backend, 'py4', a.port, b.port, what,
+                offer_sdp=dtmf_sdp(a.port, 101),
+                answer_sdp=dtmf_sdp(b.port, 96))
+    test.check('telephone-event/8000' in call.at_b['text'] and
+               'telephone-event/8000' in call.at_u['text'],
+               '%s: each party gets the other\'s rtpmap as it was' % what)
+    relay_acc = (ACCESS_RTP, call.at_u['port'])
+    relay_core = (CORE_RTP, call.at_b['port'])
+
+    steps = [(a, relay_acc, b, 96, 96, 'the caller sends with the '
+              'callee\'s number'),
+             (a, relay_acc, b, 101, 96, 'the caller sends with its own '
+              'number'),
+             (b, relay_core, a, 101, 101, 'the callee sends with the '
+              'caller\'s number'),
+             (b, relay_core, a, 96, 101, 'the callee sends with its own '
+              'number'),
+             (a, relay_acc, b, 0, 0, 'PCMU from the caller'),
+             (b, relay_core, a, 0, 0, 'PCMU from the callee')]
+    for snd, dest, rcv, pt, want, text in steps:
+        since = rcv.count()
+        snd.send(dest, 3, pt=pt)
+        wait_until(lambda: rcv.count() >= since + 3, 3)
+        got = pts_got(rcv, since)
+        test.check(got == [want] * 3, '%s: %s (%d): it arrives as %d (%s)'
+                   % (what, text, pt, want, got))
+    call.hang_up()
 
 
 # -- hold, resume, move --------------------------------------------------
@@ -1373,6 +1429,7 @@ def data_paths(test):
         hold_and_move(test, s)
         if io == 'io_uring':
             no_media_set(test, s)
+            dtmf_map(test, s)
         test.check(relay_children(s.proc.pid) == [s.relay_pid],
                    '%s: the relay ran the whole time (pid %d)' %
                    (io, s.relay_pid))
