@@ -14,7 +14,9 @@
  *   open {tab}                              a new tab with the phone
  *   register {tab, url, uri, password?}     JsSIP UA over WSS, REGISTER
  *   auto_answer {tab, bundlePolicy?}        answer every incoming call
- *   call {tab, target, bundlePolicy?}       an outgoing call
+ *   call {tab, target, bundlePolicy?, codecs?}
+ *                                           an outgoing call (codecs: the
+ *                                           only ones its offer names)
  *   wait {tab, what, timeout}               incoming|confirmed|ended|media
  *   stats {tab}                             getStats() and the call's record
  *   tone {tab}                              the loudest received frequency
@@ -135,7 +137,8 @@ const commands = {
   auto_answer: (c) => inTab(c.tab, (a) => window.sbc.autoAnswer(a),
                             { bundlePolicy: c.bundlePolicy }),
   call: (c) => inTab(c.tab, (a) => window.sbc.call(a.target, a),
-                     { target: c.target, bundlePolicy: c.bundlePolicy }),
+                     { target: c.target, bundlePolicy: c.bundlePolicy,
+                       codecs: c.codecs }),
   wait: (c) => inTab(c.tab, (a) => window.sbc.wait(a.what, a.timeout),
                      { what: c.what, timeout: c.timeout || 10000 }),
   stats: (c) => inTab(c.tab, () => window.sbc.stats()),

@@ -7,15 +7,20 @@
  * Python test as JSON.
  *
  * - register(url, uri, password): one UA, one WebSocket, REGISTER.
- * - call(target, {bundlePolicy}): an outgoing call; autoAnswer({bundlePolicy})
- *   answers every incoming call. Audio only, no ICE servers.
+ * - call(target, {bundlePolicy, codecs}): an outgoing call; codecs (names,
+ *   as ['PCMU', 'telephone-event']) keeps only those in the SDP the page
+ *   sends (its m=audio formats and their rtpmap, fmtp and rtcp-fb
+ *   lines), the peer connection itself still able to take any of its
+ *   own; autoAnswer({bundlePolicy}) answers every incoming call. Audio
+ *   only, no ICE servers.
  * - Media stays on loopback: the SDP the page sends keeps only its UDP
  *   candidates on 127.0.0.1 (no other interface, no mDNS name), and its
  *   m= port and c= name that candidate.
  * - Each call is polled every 20 ms until its first packet in and out
  *   (setup time from the INVITE, sent or received, to the first media).
  * - stats(): getStats() of the call (inbound-rtp, outbound-rtp, states,
- *   the selected candidate pair, the codec) and what the page saw (SDPs,
+ *   the selected candidate pair, the codec of each: its codec report's
+ *   mimeType) and what the page saw (SDPs,
  *   events, times); tone(): the loudest frequency of the received audio
  *   (Web Audio analyser), to tell the far end's tone from ours.
  * - wait(what, ms): until the call is incoming, confirmed, ended or has
@@ -125,6 +130,50 @@ function loopbackOnly(sdp) {
 }
 
 
+/* The SDP with its m=audio sections offering only the codecs named in
+   names (case-insensitive encoding names: 'opus', 'PCMU',
+   'telephone-event'), in the order the SDP had them; the rtpmap, fmtp
+   and rtcp-fb lines of the formats dropped go too. */
+function keepCodecs(sdp, names) {
+  const want = names.map((n) => n.toLowerCase());
+  const lines = sdp.split('\r\n');
+  const out = [];
+  let section = [];
+  const flush = () => {
+    if (!section.length || !section[0].startsWith('m=audio ')) {
+      out.push(...section);
+      return;
+    }
+    const keep = new Set();
+    for (const line of section) {
+      const m = /^a=rtpmap:(\d+) ([^/]+)\//.exec(line);
+      if (m && want.includes(m[2].toLowerCase()))
+        keep.add(m[1]);
+    }
+    for (const line of section) {
+      if (line.startsWith('m=')) {
+        const f = line.split(' ');
+        out.push(f.slice(0, 3).concat(f.slice(3).filter((pt) => keep.has(pt)))
+          .join(' '));
+        continue;
+      }
+      const m = /^a=(rtpmap|fmtp|rtcp-fb):(\d+)[ ]/.exec(line);
+      if (!m || keep.has(m[2]))
+        out.push(line);
+    }
+  };
+  for (const line of lines) {
+    if (line.startsWith('m=')) {
+      flush();
+      section = [];
+    }
+    section.push(line);
+  }
+  flush();
+  return out.join('\r\n');
+}
+
+
 function sdpDirection(sdp) {
   const m = /^a=(sendrecv|sendonly|recvonly|inactive)\r?$/m.exec(sdp || '');
   return m ? m[1] : 'sendrecv';
@@ -135,7 +184,7 @@ function sdpDirection(sdp) {
 
 async function rtpStats(pc) {
   const out = { inbound: null, outbound: null, pair: null, codec: null,
-                dtlsState: null };
+                codecMime: null, outCodecMime: null, dtlsState: null };
   const report = await pc.getStats();
   const byId = {};
   report.forEach((s) => { byId[s.id] = s; });
@@ -147,10 +196,15 @@ async function rtpStats(pc) {
                       audioLevel: s.audioLevel,
                       totalAudioEnergy: s.totalAudioEnergy };
       const codec = byId[s.codecId];
-      if (codec)
+      if (codec) {
         out.codec = codec.mimeType + '/' + codec.clockRate;
+        out.codecMime = codec.mimeType;
+      }
     } else if (s.type === 'outbound-rtp' && s.kind === 'audio') {
       out.outbound = { packetsSent: s.packetsSent, bytesSent: s.bytesSent };
+      const codec = byId[s.codecId];
+      if (codec)
+        out.outCodecMime = codec.mimeType;
     } else if (s.type === 'transport') {
       out.dtlsState = s.dtlsState;
       const pair = byId[s.selectedCandidatePairId];
@@ -230,9 +284,10 @@ function watchConnection(call, pc) {
 
 // -- calls ----------------------------------------------------------------
 
-function newCall(session, direction, request) {
+function newCall(session, direction, request, options) {
   const call = {
     session, direction,
+    codecs: (options && options.codecs) || null,
     callId: request ? request.call_id : null,
     state: direction === 'incoming' ? 'incoming' : 'calling',
     cause: null, originator: null, status: null,
@@ -257,6 +312,8 @@ function sessionHandlers(call) {
     sdp: (e) => {
       if (e.originator === 'local') {
         e.sdp = loopbackOnly(e.sdp);
+        if (call.codecs)
+          e.sdp = keepCodecs(e.sdp, call.codecs);
         call.localSdp.push(e.sdp);
       } else {
         call.remoteSdp.push(e.sdp);
@@ -350,7 +407,7 @@ sbc.autoAnswer = function (options) {
 
 
 sbc.call = function (target, options) {
-  const call = newCall(null, 'outgoing', null);
+  const call = newCall(null, 'outgoing', null, options);
   call.session = sbc.ua.call(target, {
     mediaConstraints: MEDIA,
     pcConfig: pcConfig(options),
@@ -374,6 +431,7 @@ sbc.summary = function (call) {
     return null;
   return {
     direction: call.direction, callId: call.callId, state: call.state,
+    codecs: call.codecs,
     cause: call.cause, originator: call.originator, status: call.status,
     inviteWall: call.inviteWall, confirmedMs: call.confirmedMs,
     firstRxMs: call.firstRxMs, firstTxMs: call.firstTxMs,

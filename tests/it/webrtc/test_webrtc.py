@@ -18,14 +18,31 @@ fake microphone 440 Hz, baresip 1000 Hz. What is checked:
    the browser receives RTP (inbound-rtp packetsReceived grows) and hears
    1000 Hz; baresip's recording holds 440 Hz; the browser hangs up:
    baresip's call ends, sbcd writes the CDR, and neither sbcctl dialogs
-   nor sbcctl media lists the call any more.
-3. The same with bundlePolicy max-bundle.
+   nor sbcctl media lists the call any more. Codecs pass through: the
+   INVITE baresip got (its SIP trace) names the formats of the browser's
+   offer, in its order, with the same rtpmaps, and both ends take Opus
+   (the browser's inbound-rtp and outbound-rtp codec audio/opus). The
+   relay's statistics, per leg: sbcctl media --json shows the browser's
+   side "webrtc", DTLS connected, ICE consent, latched, no SRTP
+   authentication failure, packets in and out growing, and baresip's
+   side "plain" with packets both ways; the sbcctl media table says
+   "webrtc dtls:connected"; the CDR's "media" has the same (its DTLS
+   "connected", or "closed" when the browser's close_notify came before
+   its BYE) and at least the packets seen during the call.
+3. The same with bundlePolicy max-bundle; and a call where the browser
+   offers PCMU and telephone-event only: PCMU at the browser both ways,
+   audio both ways, telephone-event in what baresip got.
 4. baresip calls the browser (Kamailio, then sbcd's core side, then the
    WebSocket): the page answers; audio both ways; baresip hangs up.
 5. baresip holds the call and resumes it: the browser sees a=sendonly,
    then sendrecv; baresip's audio stops while it holds and flows again
    after; its recording after the resume holds the browser's tone.
-6. The browser's tab closes mid-call: baresip gets a BYE (sbcd finds the
+6. No common codec: the browser offers G722 only (baresip's account takes
+   opus, PCMU and PCMA, and its g722 module is not loaded): baresip
+   refuses with 488, the browser's call fails with it (JsSIP's failed,
+   Incompatible SDP), sbcctl dialogs and sbcctl media soon hold nothing
+   of it (the relay's session goes within 15 s), sbcd still answers.
+7. The browser's tab closes mid-call: baresip gets a BYE (sbcd finds the
    leg gone by its in-dialog OPTIONS, every 2 s here), the binding, the
    dialog and the media session go, and the CDR is written.
 For each call it also prints the setup times, from the INVITE to the 200
@@ -54,6 +71,7 @@ and kamailio. Usage: test_webrtc.py [--build DIR] [--direct] [--keep].
 """
 
 import fcntl
+import json
 import os
 import shutil
 import socket
@@ -273,14 +291,15 @@ def reached_phone(phone, mark):
                      if e.get('direction') == 'incoming'), None)
 
 
-def browser_call(test, rig, what, policy=None):
-    """The browser calls bob: its call record once answered (or ended),
-    the sound watch of bob's recordings, and the mark of bob's events."""
+def browser_call(test, rig, what, policy=None, codecs=None):
+    """The browser calls bob (its offer naming only codecs, if given):
+    its call record once answered (or ended), the sound watch of bob's
+    recordings, and the mark of bob's events."""
     phone, tab = rig.phone, rig.tab
     mark = phone.mark()
     phone.block_encode_dumps()
     watch = W.SoundWatch(phone)
-    reply = tab.call(uri('bob'), policy)
+    reply = tab.call(uri('bob'), policy, codecs)
     test.require(reply.get('ok'), '%s: the browser places the call' % what,
                  reply)
     call = call_of(tab.wait('confirmed', 15))
@@ -341,13 +360,185 @@ def end_by_browser(test, rig, what, call, mark):
     call_gone(test, rig, what, call.get('callId'))
 
 
-def browser_calls_phone(test, rig, policy):
-    what = 'browser calls baresip, bundlePolicy %s' % (policy or 'default')
+# -- codecs and the relay's statistics --------------------------------------
+
+def offer_passes(test, rig, what, call, codecs=None):
+    """The formats of the browser's offer reach baresip unchanged (sbcd's
+    relay rewrites the transport, not the codecs); codecs: the browser
+    offered those only. (the browser's offer, the one baresip got)."""
+    offer = (call.get('localSdp') or [None])[0]
+    got = rig.phone.received_offer(call.get('callId'))
+    sent_fmts, sent_map = W.audio_formats(offer)
+    got_fmts, got_map = W.audio_formats(got)
+    test.check(got is not None and sent_fmts and got_fmts == sent_fmts and
+               all(got_map.get(pt) == sent_map.get(pt) for pt in sent_fmts),
+               '%s: the INVITE baresip got offers the browser\'s formats '
+               'unchanged (%s: %s)' % (what, ' '.join(got_fmts),
+                                       ', '.join(W.codec_names(got))),
+               'browser offered:\n%s\nbaresip got:\n%s' % (offer, got))
+    if codecs:
+        offered = set(W.codec_names(offer))
+        test.check(offered == set(c.lower() for c in codecs),
+                   '%s: the browser offered %s only (%s)' %
+                   (what, ' and '.join(codecs), ', '.join(sorted(offered))))
+    return offer, got
+
+
+def codec_checks(test, rig, what, call, codecs=None):
+    """What the codecs of a browser's call to bob were: its offer passes
+    unchanged, telephone-event in it when codecs names it, and the
+    browser receives and sends the first of codecs (Opus by default)."""
+    offer, got = offer_passes(test, rig, what, call, codecs)
+    if codecs and 'telephone-event' in codecs:
+        test.check('telephone-event' in W.codec_names(got),
+                   '%s: telephone-event is in what baresip got' % what)
+    want = 'audio/' + (codecs[0] if codecs else 'opus')
+    rtp = rig.tab.stats().get('rtp') or {}
+    test.check((rtp.get('codecMime') or '').lower() == want.lower() and
+               (rtp.get('outCodecMime') or '').lower() == want.lower(),
+               '%s: the browser receives and sends %s (inbound-rtp codec '
+               '%s, outbound-rtp codec %s)' % (what, want, rtp.get('codec'),
+                                                rtp.get('outCodecMime')))
+
+
+def leg(session, side):
+    return ((session or {}).get('sides') or {}).get(side) or {}
+
+
+def webrtc_leg(test, what, got, dtls=('connected',)):
+    """Check a browser's side of the relay (a dict of sbcctl media
+    --json or the CDR)."""
+    test.check(got.get('profile') == 'webrtc' and got.get('dtls') in dtls
+               and got.get('consent') is True and got.get('latched') is True
+               and got.get('srtp_auth_failed') == 0,
+               '%s: the browser\'s side is webrtc, DTLS %s, ICE consent, '
+               'latched, no SRTP authentication failure (profile %s, dtls '
+               '%s, consent %s, latched %s, srtp_auth_failed %s)' %
+               (what, ' or '.join(dtls), got.get('profile'), got.get('dtls'),
+                got.get('consent'), got.get('latched'),
+                got.get('srtp_auth_failed')), got)
+
+
+def relay_stats(test, rig, what, call_id, gap=0.5):
+    """sbcctl media during a call: each side's state and packets in and
+    out growing; the table's row. The last sample (a dict of sides)."""
+    s = rig.sbcd
+    first = s.session_of(call_id)
+    time.sleep(gap)
+    second = s.session_of(call_id)
+    test.require(first is not None and second is not None,
+                 '%s: sbcctl media --json has the call\'s session' % what)
+    a0, a1 = leg(first, 'access'), leg(second, 'access')
+    c0, c1 = leg(first, 'core'), leg(second, 'core')
+    webrtc_leg(test, what + ', sbcctl media', a1)
+    for side, x0, x1 in (('browser\'s (access)', a0, a1),
+                         ('baresip\'s (core)', c0, c1)):
+        test.check(all(x1.get(k, 0) > x0.get(k, 0) > 0
+                       for k in ('packets_in', 'packets_out')),
+                   '%s, sbcctl media: on the %s side packets in and out grow '
+                   '(in %s then %s, out %s then %s, %.1f s apart)' %
+                   (what, side, x0.get('packets_in'), x1.get('packets_in'),
+                    x0.get('packets_out'), x1.get('packets_out'), gap))
+    test.check(c1.get('profile') == 'plain' and c1.get('latched') is True,
+               '%s, sbcctl media: baresip\'s side is plain and latched '
+               '(profile %s, latched %s)' % (what, c1.get('profile'),
+                                             c1.get('latched')), c1)
+    table = s.media_text()
+    rows = [l for l in table if call_id in l]
+    test.check(len(rows) == 1 and 'webrtc dtls:connected' in rows[0],
+               '%s: the sbcctl media table\'s row says "webrtc '
+               'dtls:connected"' % what, '\n'.join(table))
+    test.note('%s: sbcctl media:\n    %s' % (what, '\n    '.join(table)))
+    return second.get('sides')
+
+
+def cdr_media(test, rig, what, call_id, seen):
+    """The CDR's media of a call whose sessions sbcctl media showed as
+    seen (a dict of sides): the same state, at least as many packets."""
+    row = rig.sbcd.cdr_of(call_id) or {}
+    media = row.get('media') or {}
+    acc, core = media.get('access') or {}, media.get('core') or {}
+    # the browser's close_notify may reach the relay before its BYE does
+    webrtc_leg(test, what + ', CDR', acc, ('connected', 'closed'))
+    test.check(core.get('profile') == 'plain',
+               '%s, CDR: baresip\'s side is plain (%s)' %
+               (what, core.get('profile')), media)
+    for side, got, before in (('browser\'s', acc, seen.get('access') or {}),
+                              ('baresip\'s', core, seen.get('core') or {})):
+        test.check(all(got.get(k, 0) >= before.get(k, 0) > 0
+                       for k in ('packets_in', 'packets_out')),
+                   '%s, CDR: the %s side\'s packets in %s and out %s, at '
+                   'least those sbcctl media showed (%s, %s)' %
+                   (what, side, got.get('packets_in'), got.get('packets_out'),
+                    before.get('packets_in'), before.get('packets_out')))
+    test.note('%s: CDR media access %s' % (what, json.dumps(acc)))
+
+
+def browser_calls_phone(test, rig, policy=None, codecs=None, stats=False):
+    """The browser calls bob (bundle policy, codecs offered); stats:
+    check the relay's statistics in sbcctl media and the CDR too."""
+    what = 'browser calls baresip, bundlePolicy %s%s' % (
+        policy or 'default',
+        ', offering %s only' % '+'.join(codecs) if codecs else '')
     test.note(what)
-    call, watch, mark = browser_call(test, rig, what, policy)
+    call, watch, mark = browser_call(test, rig, what, policy, codecs)
+    seen = None
     if call.get('state') == 'confirmed':
         media_checks(test, rig, what, call, watch, call['inviteWall'])
+        codec_checks(test, rig, what, call, codecs)
+        if stats:
+            seen = relay_stats(test, rig, what, call['callId'])
     end_by_browser(test, rig, what, call, mark)
+    if seen:
+        cdr_media(test, rig, what, call['callId'], seen)
+
+
+def no_common_codec(test, rig):
+    """The browser offers G722 only, which baresip does not take: 488,
+    and nothing of the call left in sbcd."""
+    what = 'no common codec (the browser offers G722 only)'
+    test.note(what)
+    phone, tab, s = rig.phone, rig.tab, rig.sbcd
+    mark = phone.mark()
+    reply = tab.call(uri('bob'), None, ['G722'])
+    test.require(reply.get('ok'), '%s: the browser places the call' % what,
+                 reply)
+    call = call_of(tab.wait('ended', 15))
+    call_id = call.get('callId')
+    test.check(reached_phone(phone, mark) is not None or
+               phone.received_offer(call_id) is not None,
+               '%s: the INVITE reaches baresip' % what)
+    offer_passes(test, rig, what, call, ['G722'])
+    finals = phone.sent_finals(call_id)
+    test.check(finals and finals[0] in (488, 415, 606),
+               '%s: baresip refuses it (its final response %s)' %
+               (what, finals or 'none'), phone.log_tail(20))
+    test.check(call.get('state') == 'ended' and
+               call.get('status') in (488, 415, 606) and
+               call.get('status') == (finals or [None])[0],
+               '%s: the browser\'s call fails with baresip\'s status (%s, '
+               '%s)' % (what, call.get('status'), call.get('cause')),
+               rig.browser.log_tail(15))
+    start = time.monotonic()
+
+    def nothing():
+        return s.dialog_of(call_id) is None and s.session_of(call_id) is None
+    gone = W.wait_until(nothing, 15, 0.2)
+    took = time.monotonic() - start
+    # and not a session made late, by a message the relay took after
+    gone = gone and not W.wait_until(lambda: not nothing(), 1, 0.2)
+    test.check(gone, '%s: sbcctl dialogs and sbcctl media hold nothing of '
+               'it (after %.1f s, and 1 s later)' % (what, took),
+               'dialog %s\nmedia %s' % (s.dialog_of(call_id),
+                                          s.session_of(call_id)))
+    row = s.cdr_of(call_id) or {}
+    test.check(row.get('reason') == 'failed' and
+               row.get('status') == call.get('status'),
+               '%s: sbcd wrote its CDR (reason %s, status %s)' %
+               (what, row.get('reason'), row.get('status')), row)
+    test.check(s.proc.poll() is None and
+               s.sbcctl('status', check=False)[0] == 0,
+               '%s: sbcd still runs and answers sbcctl status' % what)
 
 
 def phone_calls_browser(test, rig):
@@ -459,10 +650,13 @@ def part(test, rig, name, fn, *args):
 def through_sbcd(test):
     rig = Rig(test)
     registration(test, rig)
-    part(test, rig, 'default bundle', browser_calls_phone, None)
+    part(test, rig, 'default bundle', browser_calls_phone, None, None, True)
     part(test, rig, 'max-bundle', browser_calls_phone, 'max-bundle')
+    part(test, rig, 'PCMU only', browser_calls_phone, None,
+         ['PCMU', 'telephone-event'])
     part(test, rig, 'phone calls', phone_calls_browser)
     part(test, rig, 'hold', hold_and_resume)
+    part(test, rig, 'no common codec', no_common_codec)
     part(test, rig, 'tab close', tab_closes)
     rig.timings.show(test)
     rig.stop()

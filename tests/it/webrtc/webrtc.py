@@ -123,6 +123,32 @@ def port_range(width, first=20000, end=31000):
     raise sbcit.Failure('no free port range of %d' % width)
 
 
+# -- SDP -------------------------------------------------------------------
+
+def audio_formats(sdp):
+    """The first m=audio section of sdp: (its formats as listed, {format:
+    its rtpmap, lower case}), ([], {}) without one."""
+    fmts, rtpmap, inside = [], {}, False
+    for line in (sdp or '').splitlines():
+        if line.startswith('m='):
+            if inside:
+                break
+            inside = line.startswith('m=audio ')
+            if inside:
+                fmts = line.split()[3:]
+        elif inside and line.startswith('a=rtpmap:'):
+            pt, _, name = line[len('a=rtpmap:'):].partition(' ')
+            rtpmap[pt] = name.strip().lower()
+    return fmts, rtpmap
+
+
+def codec_names(sdp):
+    """The encoding names (lower case) of sdp's first m=audio section, in
+    the order of its formats."""
+    fmts, rtpmap = audio_formats(sdp)
+    return [rtpmap.get(pt, pt).split('/')[0] for pt in fmts]
+
+
 # -- audio -----------------------------------------------------------------
 
 def write_tone(path, freq, rate=8000, seconds=10, amplitude=0.3):
@@ -518,6 +544,69 @@ class Baresip:
     def resume(self):
         return self.command('resume')
 
+    # what it sent and received (its SIP trace, -s, in its log)
+
+    TRACE_START = '\x1b[36;1m#\n'
+    TRACE_END = '\x1b[;m'
+
+    def sip_trace(self):
+        """The SIP messages of baresip's log: a list of (received, start
+        line, headers (a dict of the first of each name, lower-case
+        names), body)."""
+        try:
+            with open(self.test.path(self.name + '.log'), 'rb') as f:
+                text = f.read().decode('utf-8', 'replace')
+        except OSError:
+            return []
+        out = []
+        for block in text.split(self.TRACE_START)[1:]:
+            block = block.split(self.TRACE_END, 1)[0]
+            route, _, msg = block.partition('\n')
+            head, _, body = msg.partition('\r\n\r\n')
+            lines = head.split('\r\n')
+            headers = {}
+            for line in lines[1:]:
+                name, _, value = line.partition(':')
+                headers.setdefault(name.strip().lower(), value.strip())
+            received = route.split('->')[-1].strip().startswith(
+                PHONE_IP + ':')
+            out.append((received, lines[0].strip(), headers, body))
+        return out
+
+    def messages_of(self, call_id, received=None):
+        """sip_trace()'s messages of one Call-ID (only those received, or
+        sent, as asked)."""
+        return [m for m in self.sip_trace()
+                if m[2].get('call-id') == call_id and
+                (received is None or m[0] == received)]
+
+    def received_offer(self, call_id, limit=3):
+        """The SDP of the INVITE of call_id that baresip received, as it
+        logged it (waiting at most limit seconds for the log), or None."""
+        got = []
+
+        def look():
+            got[:] = [m[3] for m in self.messages_of(call_id, True)
+                      if m[1].startswith('INVITE ') and m[3].strip()]
+            return bool(got)
+        wait_until(look, limit, 0.1)
+        return got[0] if got else None
+
+    def sent_finals(self, call_id, limit=3):
+        """The status codes of the final responses to INVITE that baresip
+        sent for call_id (waiting at most limit seconds for one)."""
+        got = []
+
+        def look():
+            got[:] = [int(m[1].split()[1]) for m in
+                      self.messages_of(call_id, False)
+                      if m[1].startswith('SIP/2.0 ') and
+                      m[2].get('cseq', '').endswith('INVITE') and
+                      int(m[1].split()[1]) >= 200]
+            return bool(got)
+        wait_until(look, limit, 0.1)
+        return got
+
     # recordings
 
     def block_encode_dumps(self, seconds=120):
@@ -713,8 +802,11 @@ class Tab:
     def auto_answer(self, bundle_policy=None):
         return self.cmd('auto_answer', bundlePolicy=bundle_policy)
 
-    def call(self, target, bundle_policy=None):
-        return self.cmd('call', target=target, bundlePolicy=bundle_policy)
+    def call(self, target, bundle_policy=None, codecs=None):
+        """An outgoing call; codecs (encoding names) are the only ones
+        the page's offer names (see page.js)."""
+        return self.cmd('call', target=target, bundlePolicy=bundle_policy,
+                        codecs=codecs)
 
     def wait(self, what, seconds):
         """Until the tab's current call is incoming, confirmed, ended or
@@ -830,6 +922,13 @@ class Sbcd(sbcit.Sbcd):
         except sbcit.Failure:
             return None
         return out.get('sessions') if isinstance(out, dict) else None
+
+    def media_text(self):
+        """sbcctl media as a table: its lines."""
+        try:
+            return self.sbcctl('media')[1].splitlines()
+        except sbcit.Failure:
+            return []
 
     def session_of(self, call_id):
         for row in self.media_sessions() or []:
