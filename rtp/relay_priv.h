@@ -73,8 +73,8 @@ enum {
 	RWEBRTC_UFRAG_LEN  = 8,      /* the relay's ICE ufrag: 48 random bits */
 	RWEBRTC_PWD_LEN    = 24,     /* its password: 144 bits (RFC 8839 5.4
 				      * asks for 128 at least) */
-	RWEBRTC_REMOTE_MAX = SBC_SDP_ICE_MAX + 1,  /* the browser's ufrag or
-				      * fingerprint, as the parser bounds them */
+	/* the browser's ufrag or fingerprint, as the parser bounds them */
+	RWEBRTC_REMOTE_MAX = SBC_SDP_ICE_MAX + 1,
 	RWEBRTC_CONSENT_MS = 30000,  /* RFC 7675: no valid check for this
 				      * long, and the relay stops sending */
 };

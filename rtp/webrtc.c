@@ -167,7 +167,8 @@ static void dtls_estab(int err, void *arg)
 }
 
 
-/* A new association in the relay's role, checking the fingerprint when known. */
+/* A new association in the relay's role; the fingerprint checked when
+ * known. */
 static int dtls_new(struct rwebrtc *w)
 {
 	int err;

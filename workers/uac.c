@@ -7,8 +7,9 @@
  * any other). Over UDP the request is sent again at T1, doubling up to T2,
  * so a lost packet never fails it; after `timeout` ms without a final the
  * transaction fails with ETIMEDOUT, and at once with ENOTCONN when the
- * connection it went to is gone (here, or in the worker owning it). The handler runs exactly once, with the
- * final status or the error, and may free the transaction.
+ * connection it went to is gone (here, or in the worker owning it). The
+ * handler runs exactly once, with the final status or the error, and may
+ * free the transaction.
  */
 
 #include <errno.h>
