@@ -3,10 +3,11 @@
  *
  * In, demultiplexed by the first byte (RFC 7983):
  *   0..3     STUN: a connectivity or consent check, answered by the
- *            ICE-lite responder when its credentials are right; a valid
- *            check renews consent, and a nominating one (or the first
- *            one) names where the browser is: the only address whose
- *            packets the relay takes and the only one it sends to
+ *            ICE-lite responder when its credentials are right; a
+ *            nominating one (or the first one) names where the browser
+ *            is: the only address whose packets the relay takes and the
+ *            only one it sends to; a valid check from there renews
+ *            consent
  *   20..63   DTLS: to the association, from that address only
  *   128..191 SRTP or SRTCP (RFC 5761: payload type 192..223 is RTCP):
  *            authenticated and decrypted in place, then relayed like a
@@ -70,12 +71,17 @@ static void check_answer(struct rwebrtc *w, const struct rsock *sk,
 		   pkt->src.len) < 0)
 		return;
 
-	w->consent_ms = pkt->rx_ns / 1000000;
 	moved = !sa_cmp(&w->peer, &pkt->src, SA_ALL) &&
 		(check.use_candidate || !sa_isset(&w->peer, SA_ALL));
 	if (moved)
 		w->peer = pkt->src;
 
+	/* consent is the media address's own (RFC 7675: per candidate
+	 * pair): a check from elsewhere is answered, and renews nothing */
+	if (!sa_cmp(&w->peer, &pkt->src, SA_ALL))
+		return;
+
+	w->consent_ms = pkt->rx_ns / 1000000;
 	if (moved || !w->consent) {
 		w->consent = true;
 		sbc_rsession_leg_stats(w->s);
