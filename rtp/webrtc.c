@@ -223,12 +223,14 @@ static const struct sbc_sdp_stream *transport_stream(const struct sbc_sdp *sdp)
 }
 
 
+/* pl as a string in buf; "" for an unset one (which pl_strcpy refuses) */
 static int pl_keep(char *buf, size_t size, const struct pl *pl)
 {
 	if (pl->l >= size)
 		return EBADMSG;
 
-	(void)pl_strcpy(pl, buf, size);
+	memcpy(buf, pl->l ? pl->p : "", pl->l);
+	buf[pl->l] = '\0';
 
 	return 0;
 }
