@@ -392,6 +392,7 @@ jitter_buffer_delay	0-0
 rtp_stats		no
 module_path		@MODULES@
 module			g711.so
+module			g722.so
 module			opus.so
 module			aufile.so
 module			aubridge.so
@@ -443,7 +444,7 @@ class Baresip:
                 'CTRL': self.ctrl_port, 'REC': self.rec}))
         with open(os.path.join(self.dir, 'accounts'), 'w') as f:
             f.write('<%s>;outbound="%s";answermode=auto;regint=600;'
-                    'audio_codecs=opus/48000/2,pcmu,pcma\n' %
+                    'audio_codecs=opus/48000/2,G722/16000/1,pcmu\n' %
                     (self.aor, registrar))
         self.events = []
         self.lock = threading.Lock()
