@@ -14,7 +14,7 @@
  * too, rewritten for a plain party and for a browser, must neither crash
  * (see the sanitizer build) nor give a rewrite that does not parse back.
  * What crosses between the profiles is checked in test_sdp_webrtc.c,
- * which also reads the browsers' files (browser_files).
+ * which also reads the browsers' files (sdp_browser_files).
  */
 
 #include <dirent.h>
@@ -29,6 +29,7 @@
 #include <cmocka.h>
 #include <re.h>
 #include "rtp/sdp.h"
+#include "tests/sdp_check.h"
 
 enum {
 	FILE_MAX = 65536,
@@ -39,25 +40,8 @@ enum {
 static const char local4[] = "192.0.2.1";
 static const char local6[] = "2001:db8::1";
 
-static const char *const good_files[] = {
-	"freeswitch_offer.sdp", "asterisk_answer.sdp",
-	"linphone_ice_offer.sdp", "baresip_offer.sdp", "polycom_offer.sdp",
-	"yealink_answer.sdp", "cisco_offer.sdp", "hold_sendonly.sdp",
-	"hold_zero_addr.sdp", "inactive.sdp", "video_audio.sdp",
-	"declined_video.sdp", "ipv6.sdp", "rtcp_attr.sdp",
-	"session_c_only.sdp", "bare_lf.sdp", "t38_offer.sdp",
-	"sdes_offer.sdp",
-};
 
-/* Browsers' SDPs: rewritten for a plain party, they change profile. */
-static const char *const browser_files[] = {
-	"chrome_offer.sdp", "firefox_offer.sdp", "chrome_audio_offer.sdp",
-	"chrome_av_offer.sdp", "chrome_maxbundle_offer.sdp",
-	"chrome_answer.sdp", "firefox_answer.sdp", "chrome_opus_offer.sdp",
-	"chrome_datachannel_offer.sdp",
-};
-
-#define GOOD_COUNT (ARRAY_SIZE(good_files) + ARRAY_SIZE(browser_files))
+#define GOOD_COUNT (sdp_plain_count + sdp_browser_count)
 
 static const struct {
 	const char *file;
@@ -104,51 +88,13 @@ static int teardown(void **state)
 }
 
 
-/* Read a corpus file into a buffer the caller frees; text points in it. */
-static char *corpus_read(const char *name, struct pl *text)
-{
-	const char *dir = getenv("SBC_SDP_CORPUS");
-	char path[1024];
-	char *buf;
-	FILE *f;
-	size_t n;
-
-	assert_non_null(dir);
-	re_snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "rb");
-	if (!f)
-		fail_msg("cannot open %s", path);
-
-	buf = malloc(FILE_MAX);
-	assert_non_null(buf);
-	n = fread(buf, 1, FILE_MAX, f);
-	fclose(f);
-	assert_true(n > 0 && n < FILE_MAX);
-
-	text->p = buf;
-	text->l = n;
-
-	return buf;
-}
-
-
-static int parse_str(const char *s, struct sbc_sdp *sdp)
-{
-	struct pl text;
-
-	pl_set_str(&text, s);
-
-	return sbc_sdp_parse(sdp, &text);
-}
-
-
 /* Good file i of both lists, the plain products' first. */
 static const char *good_file(size_t i)
 {
-	if (i < ARRAY_SIZE(good_files))
-		return good_files[i];
+	if (i < sdp_plain_count)
+		return sdp_plain_files[i];
 
-	return browser_files[i - ARRAY_SIZE(good_files)];
+	return sdp_browser_files[i - sdp_plain_count];
 }
 
 
@@ -181,22 +127,6 @@ static void local_webrtc(struct sbc_sdp_local *loc, const char *addr)
 }
 
 
-static void assert_pl(const struct pl *pl, const char *s)
-{
-	if (pl_strcmp(pl, s))
-		fail_msg("\"%.*s\" != \"%s\"", (int)pl->l, pl->p, s);
-}
-
-
-static void assert_sa(const struct sa *sa, const char *addr, uint16_t port)
-{
-	struct sa exp;
-
-	assert_int_equal(sa_set_str(&exp, addr, port), 0);
-	assert_true(sa_cmp(sa, &exp, SA_ALL));
-}
-
-
 static void assert_has(const struct mbuf *mb, const char *s)
 {
 	if (!memmem(mb->buf, mb->end, s, strlen(s)))
@@ -226,32 +156,12 @@ static void lines_split(struct lines *ls, const struct pl *text)
 }
 
 
-static bool is_type(const struct pl *line, char type)
-{
-	return line->l >= 2 && line->p[0] == type && line->p[1] == '=';
-}
-
-
-/* Is line "a=<name>" or "a=<name>:<value>"? */
-static bool is_attr(const struct pl *line, const char *name)
-{
-	size_t n = strlen(name);
-
-	if (line->l < n + 2 || !is_type(line, 'a'))
-		return false;
-	if (memcmp(line->p + 2, name, n))
-		return false;
-
-	return line->l == n + 2 || line->p[n + 2] == ':';
-}
-
-
 static bool is_ice(const struct pl *line)
 {
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(ice_attrs); i++) {
-		if (is_attr(line, ice_attrs[i]))
+		if (sdp_is_attr(line, ice_attrs[i]))
 			return true;
 	}
 
@@ -262,8 +172,8 @@ static bool is_ice(const struct pl *line)
 /* The lines the rewriter owns: o=, c=, m=, a=rtcp and ICE's. */
 static bool is_rewritten(const struct pl *line)
 {
-	return is_type(line, 'o') || is_type(line, 'c') ||
-	       is_type(line, 'm') || is_attr(line, "rtcp") || is_ice(line);
+	return sdp_is_type(line, 'o') || sdp_is_type(line, 'c') ||
+	       sdp_is_type(line, 'm') || sdp_is_attr(line, "rtcp") || is_ice(line);
 }
 
 
@@ -319,7 +229,7 @@ static void check_origin(const struct lines *in, const struct lines *out,
 	char addr[64];
 	int i;
 
-	assert_true(is_type(&in->v[1], 'o') && is_type(&out->v[1], 'o'));
+	assert_true(sdp_is_type(&in->v[1], 'o') && sdp_is_type(&out->v[1], 'o'));
 	assert_int_equal(tokens(&in->v[1], a, 8), 6);
 	assert_int_equal(tokens(&out->v[1], b, 8), 6);
 
@@ -327,9 +237,9 @@ static void check_origin(const struct lines *in, const struct lines *out,
 		assert_int_equal(pl_cmp(&a[i], &b[i]), 0);
 
 	re_snprintf(addr, sizeof(addr), "%j", &loc->addr);
-	assert_pl(&b[3], "IN");
-	assert_pl(&b[4], sa_af(&loc->addr) == AF_INET ? "IP4" : "IP6");
-	assert_pl(&b[5], addr);
+	sdp_assert_pl(&b[3], "IN");
+	sdp_assert_pl(&b[4], sa_af(&loc->addr) == AF_INET ? "IP4" : "IP6");
+	sdp_assert_pl(&b[5], addr);
 }
 
 
@@ -355,20 +265,20 @@ static void check_conns(const struct lines *in, const struct lines *out,
 		    sa_af(&loc->addr) == AF_INET ? "IP4" : "IP6", &loc->addr);
 
 	for (i = 0; i < in->n; i++) {
-		if (!is_type(&in->v[i], 'c'))
+		if (!sdp_is_type(&in->v[i], 'c'))
 			continue;
-		while (j < out->n && !is_type(&out->v[j], 'c'))
+		while (j < out->n && !sdp_is_type(&out->v[j], 'c'))
 			++j;
 		assert_true(j < out->n);
 		if (is_null_conn(&in->v[i]))
 			assert_int_equal(pl_cmp(&in->v[i], &out->v[j]), 0);
 		else
-			assert_pl(&out->v[j], mine);
+			sdp_assert_pl(&out->v[j], mine);
 		++j;
 	}
 
 	while (j < out->n)
-		assert_false(is_type(&out->v[j++], 'c'));
+		assert_false(sdp_is_type(&out->v[j++], 'c'));
 }
 
 
@@ -380,9 +290,9 @@ static void rtcp_lines(const struct lines *ls, bool has[SBC_SDP_STREAMS_MAX])
 
 	memset(has, 0, SBC_SDP_STREAMS_MAX * sizeof(*has));
 	for (i = 0; i < ls->n; i++) {
-		if (is_type(&ls->v[i], 'm'))
+		if (sdp_is_type(&ls->v[i], 'm'))
 			++m;
-		else if (is_attr(&ls->v[i], "rtcp") && m >= 0 &&
+		else if (sdp_is_attr(&ls->v[i], "rtcp") && m >= 0 &&
 			 m < SBC_SDP_STREAMS_MAX)
 			has[m] = true;
 	}
@@ -521,9 +431,9 @@ static void test_corpus_roundtrip(void **state)
 
 	(void)state;
 
-	for (i = 0; i < ARRAY_SIZE(good_files); i++) {
-		print_message("  %s\n", good_files[i]);
-		buf = corpus_read(good_files[i], &text);
+	for (i = 0; i < sdp_plain_count; i++) {
+		print_message("  %s\n", sdp_plain_files[i]);
+		buf = sdp_corpus_read(sdp_plain_files[i], &text);
 		roundtrip(&text, local4);
 		roundtrip(&text, local6);
 		free(buf);
@@ -541,7 +451,7 @@ static void test_corpus_hostile(void **state)
 	(void)state;
 
 	for (i = 0; i < ARRAY_SIZE(bad_files); i++) {
-		buf = corpus_read(bad_files[i].file, &text);
+		buf = sdp_corpus_read(bad_files[i].file, &text);
 		sdp.count = 99;
 		if (sbc_sdp_parse(&sdp, &text) != bad_files[i].err)
 			fail_msg("%s: not refused with %d", bad_files[i].file,
@@ -713,20 +623,20 @@ static void check_expect(const struct expect *e, const struct sbc_sdp *sdp)
 	const struct sbc_sdp_stream *st = &sdp->streams[e->i];
 
 	assert_int_equal(sdp->count, e->count);
-	assert_pl(&st->media, e->media);
-	assert_pl(&st->fmts, e->fmts);
+	sdp_assert_pl(&st->media, e->media);
+	sdp_assert_pl(&st->fmts, e->fmts);
 	assert_int_equal(st->port, e->port);
 	assert_int_equal(st->dir, e->dir);
 	assert_int_equal(st->rtcp_mux, e->mux);
 	assert_int_equal(st->null_addr, !e->addr);
 
 	if (e->addr)
-		assert_sa(&st->addr, e->addr, e->port);
+		sdp_assert_sa(&st->addr, e->addr, e->port);
 	else
 		assert_false(sa_isset(&st->addr, SA_ADDR));
 
 	if (e->rtcp)
-		assert_sa(&st->rtcp, e->rtcp, e->rtcp_port);
+		sdp_assert_sa(&st->rtcp, e->rtcp, e->rtcp_port);
 	else
 		assert_false(sa_isset(&st->rtcp, SA_ADDR));
 }
@@ -743,7 +653,7 @@ static void test_values(void **state)
 
 	for (i = 0; i < ARRAY_SIZE(expects); i++) {
 		print_message("  %s %u\n", expects[i].file, expects[i].i);
-		buf = corpus_read(expects[i].file, &text);
+		buf = sdp_corpus_read(expects[i].file, &text);
 		assert_int_equal(sbc_sdp_parse(&sdp, &text), 0);
 		check_expect(&expects[i], &sdp);
 		free(buf);
@@ -763,7 +673,7 @@ static void test_excerpts(void **state)
 	(void)state;
 
 	for (i = 0; i < ARRAY_SIZE(excerpts); i++) {
-		buf = corpus_read(excerpts[i].file, &text);
+		buf = sdp_corpus_read(excerpts[i].file, &text);
 		assert_int_equal(sbc_sdp_parse(&sdp, &text), 0);
 		mb = rewrite(&text, &sdp, &loc, excerpts[i].local);
 		assert_has(mb, excerpts[i].text);
@@ -784,7 +694,7 @@ static void test_hidden(void **state)
 
 	(void)state;
 
-	buf = corpus_read("linphone_ice_offer.sdp", &text);
+	buf = sdp_corpus_read("linphone_ice_offer.sdp", &text);
 	assert_int_equal(sbc_sdp_parse(&sdp, &text), 0);
 	mb = rewrite(&text, &sdp, &loc, local4);
 	assert_null(memmem(mb->buf, mb->end, "192.168.1.23", 12));
@@ -803,12 +713,12 @@ static void test_hold(void **state)
 	(void)state;
 
 	/* one stream held by its own null c=, the other not */
-	assert_int_equal(parse_str(s, &sdp), 0);
+	assert_int_equal(sdp_parse_str(s, &sdp), 0);
 	assert_true(sdp.streams[0].null_addr);
 	assert_false(sa_isset(&sdp.streams[0].addr, SA_ADDR));
 	assert_false(sa_isset(&sdp.streams[0].rtcp, SA_ADDR));
 	assert_false(sdp.streams[1].null_addr);
-	assert_sa(&sdp.streams[1].addr, "192.0.2.10", 4002);
+	sdp_assert_sa(&sdp.streams[1].addr, "192.0.2.10", 4002);
 	roundtrip_str(s);
 }
 
@@ -825,7 +735,7 @@ static void test_direction(void **state)
 	(void)state;
 
 	/* a media-level direction overrides the session's */
-	assert_int_equal(parse_str(s, &sdp), 0);
+	assert_int_equal(sdp_parse_str(s, &sdp), 0);
 	assert_int_equal(sdp.count, 4);
 	assert_int_equal(sdp.streams[0].dir, SBC_SDP_RECVONLY);
 	assert_int_equal(sdp.streams[1].dir, SBC_SDP_SENDONLY);
@@ -989,7 +899,7 @@ static void test_cases(void **state)
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		sdp.count = 99;
-		err = parse_str(cases[i].sdp, &sdp);
+		err = sdp_parse_str(cases[i].sdp, &sdp);
 		if (err != cases[i].err)
 			fail_msg("%d, not %d: %s", err, cases[i].err,
 				 cases[i].sdp);
@@ -1057,17 +967,17 @@ static void test_bounds(void **state)
 	p = buf + re_snprintf(buf, sizeof(buf), HDR);
 	for (i = 0; i < SBC_SDP_STREAMS_MAX; i++)
 		p += re_snprintf(p, 16, "m=a %u x 0\n", 1000 + 2 * i);
-	assert_int_equal(parse_str(buf, &sdp), 0);
+	assert_int_equal(sdp_parse_str(buf, &sdp), 0);
 	assert_int_equal(sdp.count, SBC_SDP_STREAMS_MAX);
 	re_snprintf(p, 16, "m=a 9 x 0\n");
-	assert_int_equal(parse_str(buf, &sdp), E2BIG);
+	assert_int_equal(sdp_parse_str(buf, &sdp), E2BIG);
 	assert_int_equal(sdp.count, 0);
 
 	/* an RTCP port of its own above 65535 */
-	assert_int_equal(parse_str(HDR "m=audio 65535 RTP/AVP 0\r\n"
+	assert_int_equal(sdp_parse_str(HDR "m=audio 65535 RTP/AVP 0\r\n"
 				   "a=rtcp:5000\r\n", &sdp), 0);
-	assert_sa(&sdp.streams[0].addr, "192.0.2.10", 65535);
-	assert_sa(&sdp.streams[0].rtcp, "192.0.2.10", 5000);
+	sdp_assert_sa(&sdp.streams[0].addr, "192.0.2.10", 65535);
+	sdp_assert_sa(&sdp.streams[0].rtcp, "192.0.2.10", 5000);
 }
 
 
@@ -1135,7 +1045,7 @@ static void test_print_args(void **state)
 	memset(&unset, 0, sizeof(unset));
 	pl_set_str(&text, HDR "m=audio 4000 RTP/AVP 0\r\n");
 	assert_int_equal(sbc_sdp_parse(&sdp, &text), 0);
-	assert_int_equal(parse_str(HDR "m=audio 4000 RTP/AVP 0\r\n"
+	assert_int_equal(sdp_parse_str(HDR "m=audio 4000 RTP/AVP 0\r\n"
 				   "m=video 4002 RTP/AVP 31\r\n", &other), 0);
 
 	assert_int_equal(sbc_sdp_print(NULL, &text, &sdp, &loc), EINVAL);
@@ -1237,7 +1147,7 @@ static void test_prefixes(void **state)
 
 	assert_non_null(mb);
 	for (i = 0; i < GOOD_COUNT; i++) {
-		buf = corpus_read(good_file(i), &text);
+		buf = sdp_corpus_read(good_file(i), &text);
 		for (part = text, part.l = 0; part.l <= text.l; part.l++)
 			reprint(&part, mb);
 		free(buf);
@@ -1287,7 +1197,7 @@ static void test_mutations(void **state)
 	copy = malloc(FILE_MAX);
 	assert_non_null(copy);
 	for (i = 0; i < GOOD_COUNT; i++) {
-		buf = corpus_read(good_file(i), &text);
+		buf = sdp_corpus_read(good_file(i), &text);
 		for (j = 0; j < MUTATIONS; j++) {
 			memcpy(copy, text.p, text.l);
 			mutate(copy, text.l, &x);

@@ -31,9 +31,9 @@
 #include <cmocka.h>
 #include <re.h>
 #include "rtp/sdp.h"
+#include "tests/sdp_check.h"
 
 enum {
-	FILE_MAX = 65536,
 	LINES_MAX = 2048,
 	PARTS_MAX = SBC_SDP_STREAMS_MAX + 1,
 };
@@ -43,22 +43,6 @@ static const char local6[] = "2001:db8::1";
 static const char relay_fp[] = "sha-256 3A:7F:00:C1:5E:92:B4:08:D6:1B:E3:"
 	"4A:9C:27:F0:85:6D:B2:13:C8:4F:E9:70:2A:95:DB:06:1C:E7:38:A4:5F";
 
-static const char *const browser_files[] = {
-	"chrome_offer.sdp", "firefox_offer.sdp", "chrome_audio_offer.sdp",
-	"chrome_av_offer.sdp", "chrome_maxbundle_offer.sdp",
-	"chrome_answer.sdp", "firefox_answer.sdp", "chrome_opus_offer.sdp",
-	"chrome_datachannel_offer.sdp",
-};
-
-static const char *const plain_files[] = {
-	"freeswitch_offer.sdp", "asterisk_answer.sdp",
-	"linphone_ice_offer.sdp", "baresip_offer.sdp", "polycom_offer.sdp",
-	"yealink_answer.sdp", "cisco_offer.sdp", "hold_sendonly.sdp",
-	"hold_zero_addr.sdp", "inactive.sdp", "video_audio.sdp",
-	"declined_video.sdp", "ipv6.sdp", "rtcp_attr.sdp",
-	"session_c_only.sdp", "bare_lf.sdp", "t38_offer.sdp",
-	"sdes_offer.sdp",
-};
 
 /* Rule 2: none of these reaches a plain party from a browser. */
 static const char *const plain_forbidden[] = {
@@ -118,77 +102,13 @@ static int teardown(void **state)
 }
 
 
-/* Read a corpus file into a buffer the caller frees; text points in it. */
-static char *corpus_read(const char *name, struct pl *text)
-{
-	const char *dir = getenv("SBC_SDP_CORPUS");
-	char path[1024];
-	char *buf;
-	FILE *f;
-	size_t n;
-
-	assert_non_null(dir);
-	re_snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "rb");
-	if (!f)
-		fail_msg("cannot open %s", path);
-
-	buf = malloc(FILE_MAX);
-	assert_non_null(buf);
-	n = fread(buf, 1, FILE_MAX, f);
-	fclose(f);
-	assert_true(n > 0 && n < FILE_MAX);
-
-	text->p = buf;
-	text->l = n;
-
-	return buf;
-}
-
-
-static void assert_pl(const struct pl *pl, const char *s)
-{
-	if (pl_strcmp(pl, s))
-		fail_msg("\"%.*s\" != \"%s\"", (int)pl->l, pl->p, s);
-}
-
-
-static void assert_sa(const struct sa *sa, const char *addr, uint16_t port)
-{
-	struct sa exp;
-
-	assert_int_equal(sa_set_str(&exp, addr, port), 0);
-	assert_true(sa_cmp(sa, &exp, SA_ALL));
-}
-
-
-static bool is_type(const struct pl *line, char type)
-{
-	return line->l >= 2 && line->p[0] == type && line->p[1] == '=';
-}
-
-
-/* Is line "a=<name>" or "a=<name>:<value>"? */
-static bool is_attr(const struct pl *line, const char *name)
-{
-	size_t n = strlen(name);
-
-	if (line->l < n + 2 || !is_type(line, 'a'))
-		return false;
-	if (memcmp(line->p + 2, name, n))
-		return false;
-
-	return line->l == n + 2 || line->p[n + 2] == ':';
-}
-
-
 static bool is_attr_in(const struct pl *line, const char *const *list,
 		       size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (is_attr(line, list[i]))
+		if (sdp_is_attr(line, list[i]))
 			return true;
 	}
 
@@ -198,8 +118,8 @@ static bool is_attr_in(const struct pl *line, const char *const *list,
 
 static bool is_dir(const struct pl *line)
 {
-	return is_attr(line, "sendrecv") || is_attr(line, "sendonly") ||
-	       is_attr(line, "recvonly") || is_attr(line, "inactive");
+	return sdp_is_attr(line, "sendrecv") || sdp_is_attr(line, "sendonly") ||
+	       sdp_is_attr(line, "recvonly") || sdp_is_attr(line, "inactive");
 }
 
 
@@ -222,7 +142,7 @@ static void text_split(struct text *t, const struct pl *text)
 		if (!line.l)
 			continue;
 		assert_true(t->n < LINES_MAX);
-		if (is_type(&line, 'm')) {
+		if (sdp_is_type(&line, 'm')) {
 			assert_true(t->parts < PARTS_MAX);
 			t->at[t->parts++] = t->n;
 		}
@@ -238,7 +158,7 @@ static unsigned attr_count(const struct text *t, unsigned part,
 	unsigned i, n = 0;
 
 	for (i = t->at[part]; i < t->at[part + 1]; i++)
-		n += is_attr(&t->v[i], name);
+		n += sdp_is_attr(&t->v[i], name);
 
 	return n;
 }
@@ -251,7 +171,7 @@ static const struct pl *attr_line(const struct text *t, unsigned part,
 	unsigned i;
 
 	assert_int_equal(attr_count(t, part, name), 1);
-	for (i = t->at[part]; !is_attr(&t->v[i], name); i++)
+	for (i = t->at[part]; !sdp_is_attr(&t->v[i], name); i++)
 		;
 
 	return &t->v[i];
@@ -298,23 +218,23 @@ static void check_part(unsigned k, keep_h *keep, bool refused,
  * and the attributes the rules remove, replace or add. */
 static bool plain_keeps(const struct pl *line, bool refused)
 {
-	if (is_type(line, 'o') || is_type(line, 'c') || is_type(line, 'm'))
+	if (sdp_is_type(line, 'o') || sdp_is_type(line, 'c') || sdp_is_type(line, 'm'))
 		return false;
 	if (refused)
-		return !is_type(line, 'a') || is_dir(line);
+		return !sdp_is_type(line, 'a') || is_dir(line);
 
 	return !is_attr_in(line, plain_forbidden,
 			   ARRAY_SIZE(plain_forbidden)) &&
-	       !is_attr(line, "rtcp");
+	       !sdp_is_attr(line, "rtcp");
 }
 
 
 static bool webrtc_keeps(const struct pl *line, bool refused)
 {
-	if (is_type(line, 'o') || is_type(line, 'c') || is_type(line, 'm'))
+	if (sdp_is_type(line, 'o') || sdp_is_type(line, 'c') || sdp_is_type(line, 'm'))
 		return false;
 	if (refused)
-		return !is_type(line, 'a') || is_dir(line);
+		return !sdp_is_type(line, 'a') || is_dir(line);
 
 	return !is_attr_in(line, webrtc_replaced,
 			   ARRAY_SIZE(webrtc_replaced));
@@ -393,7 +313,7 @@ static void check_plain_stream(const struct sbc_sdp *in,
 	assert_int_equal(pl_cmp(&a->media, &b->media), 0);
 	assert_int_equal(pl_cmp(&a->fmts, &b->fmts), 0);
 	if (a->dtls && a->is_rtp)
-		assert_pl(&b->proto, "RTP/AVP");
+		sdp_assert_pl(&b->proto, "RTP/AVP");
 	else
 		assert_int_equal(pl_cmp(&a->proto, &b->proto), 0);
 
@@ -455,9 +375,9 @@ static void test_to_plain(void **state)
 
 	(void)state;
 
-	for (i = 0; i < ARRAY_SIZE(browser_files); i++) {
-		print_message("  %s\n", browser_files[i]);
-		buf = corpus_read(browser_files[i], &text);
+	for (i = 0; i < sdp_browser_count; i++) {
+		print_message("  %s\n", sdp_browser_files[i]);
+		buf = sdp_corpus_read(sdp_browser_files[i], &text);
 		to_plain(&text, local4);
 		to_plain(&text, local6);
 		free(buf);
@@ -507,15 +427,15 @@ static void check_credentials(const struct sbc_sdp_stream *b,
 	for (k = 0; k < ARRAY_SIZE(webrtc_once); k++)
 		assert_int_equal(attr_count(&tout, i + 1, webrtc_once[k]), 1);
 
-	assert_pl(&b->ice_ufrag, loc->ice_ufrag);
-	assert_pl(&b->ice_pwd, loc->ice_pwd);
-	assert_pl(&b->fingerprint, loc->fingerprint);
+	sdp_assert_pl(&b->ice_ufrag, loc->ice_ufrag);
+	sdp_assert_pl(&b->ice_pwd, loc->ice_pwd);
+	sdp_assert_pl(&b->fingerprint, loc->fingerprint);
 	assert_int_equal(b->setup, loc->setup);
 	assert_true(b->rtcp_mux);
 
 	re_snprintf(cand, sizeof(cand), "a=candidate:1 1 udp 2130706431 %j "
 		    "%u typ host", &loc->addr, port);
-	assert_pl(attr_line(&tout, i + 1, "candidate"), cand);
+	sdp_assert_pl(attr_line(&tout, i + 1, "candidate"), cand);
 }
 
 
@@ -536,12 +456,12 @@ static void check_webrtc_stream(const struct sbc_sdp *in,
 	assert_int_equal(pl_cmp(&a->media, &b->media), 0);
 	assert_int_equal(pl_cmp(&a->fmts, &b->fmts), 0);
 	if (a->is_rtp)
-		assert_pl(&b->proto, "UDP/TLS/RTP/SAVPF");
+		sdp_assert_pl(&b->proto, "UDP/TLS/RTP/SAVPF");
 	else
 		assert_int_equal(pl_cmp(&a->proto, &b->proto), 0);
 
 	mid_expected(in, i, mid);
-	assert_pl(&b->mid, mid);
+	sdp_assert_pl(&b->mid, mid);
 	assert_int_equal(attr_count(&tout, i + 1, "mid"), 1);
 	assert_false(b->null_addr);
 	assert_int_equal(b->dir, hold ? SBC_SDP_INACTIVE : a->dir);
@@ -589,7 +509,7 @@ static void check_webrtc_session(const struct sbc_sdp *out,
 			n += (size_t)re_snprintf(group + n, sizeof(group) - n,
 						 " %r", &out->streams[i].mid);
 	}
-	assert_pl(attr_line(&tout, 0, "group"), group);
+	sdp_assert_pl(attr_line(&tout, 0, "group"), group);
 }
 
 
@@ -632,7 +552,7 @@ static void webrtc_all(const char *file)
 	char *buf;
 
 	print_message("  %s\n", file);
-	buf = corpus_read(file, &text);
+	buf = sdp_corpus_read(file, &text);
 	to_webrtc(&text, local4, true, SBC_SDP_SETUP_ACTPASS);
 	to_webrtc(&text, local6, true, SBC_SDP_SETUP_PASSIVE);
 	to_webrtc(&text, local4, false, SBC_SDP_SETUP_ACTIVE);
@@ -646,10 +566,10 @@ static void test_to_webrtc(void **state)
 
 	(void)state;
 
-	for (i = 0; i < ARRAY_SIZE(plain_files); i++)
-		webrtc_all(plain_files[i]);
-	for (i = 0; i < ARRAY_SIZE(browser_files); i++)
-		webrtc_all(browser_files[i]);
+	for (i = 0; i < sdp_plain_count; i++)
+		webrtc_all(sdp_plain_files[i]);
+	for (i = 0; i < sdp_browser_count; i++)
+		webrtc_all(sdp_browser_files[i]);
 }
 
 
@@ -699,8 +619,8 @@ static void check_wexpect(const struct wexpect *e, const struct sbc_sdp *sdp)
 	const struct sbc_sdp_stream *st = &sdp->streams[e->i];
 
 	assert_true(e->i < sdp->count);
-	assert_pl(&st->mid, e->mid);
-	assert_pl(&st->ice_ufrag, e->ufrag);
+	sdp_assert_pl(&st->mid, e->mid);
+	sdp_assert_pl(&st->ice_ufrag, e->ufrag);
 	assert_true(st->fingerprint.l >= strlen(e->fp_head));
 	assert_memory_equal(st->fingerprint.p, e->fp_head, strlen(e->fp_head));
 	assert_int_equal(st->setup, e->setup);
@@ -711,7 +631,7 @@ static void check_wexpect(const struct wexpect *e, const struct sbc_sdp *sdp)
 	assert_int_equal(st->null_addr, !e->addr);
 	assert_false(sbc_sdp_declined(sdp, e->i));
 	if (e->addr)
-		assert_sa(&st->addr, e->addr, e->port);
+		sdp_assert_sa(&st->addr, e->addr, e->port);
 	assert_int_equal(st->port, e->port);
 	if (st->ice_ufrag.l)
 		assert_true(st->ice_pwd.l > 0);
@@ -730,7 +650,7 @@ static void test_values(void **state)
 
 	for (i = 0; i < ARRAY_SIZE(wexpects); i++) {
 		print_message("  %s %u\n", wexpects[i].file, wexpects[i].i);
-		buf = corpus_read(wexpects[i].file, &text);
+		buf = sdp_corpus_read(wexpects[i].file, &text);
 		assert_int_equal(sbc_sdp_parse(&sdp, &text), 0);
 		check_wexpect(&wexpects[i], &sdp);
 		free(buf);
@@ -794,7 +714,7 @@ static void print_equal(const char *file, const struct sbc_sdp_local *loc,
 	char *buf;
 
 	assert_non_null(mb);
-	buf = corpus_read(file, &text);
+	buf = sdp_corpus_read(file, &text);
 	assert_int_equal(sbc_sdp_parse(&sdp, &text), 0);
 	assert_int_equal(sbc_sdp_print(mb, &text, &sdp, loc), 0);
 	if (mb->end != strlen(exp) || memcmp(mb->buf, exp, mb->end))
@@ -895,16 +815,6 @@ static const struct {
 };
 
 
-static int parse_str(const char *s, struct sbc_sdp *sdp)
-{
-	struct pl text;
-
-	pl_set_str(&text, s);
-
-	return sbc_sdp_parse(sdp, &text);
-}
-
-
 static unsigned mlines(const char *s)
 {
 	unsigned n = 0;
@@ -928,7 +838,7 @@ static void test_cases(void **state)
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		sdp.count = 99;
-		err = parse_str(cases[i].sdp, &sdp);
+		err = sdp_parse_str(cases[i].sdp, &sdp);
 		if (err != cases[i].err)
 			fail_msg("%d, not %d: %s", err, cases[i].err,
 				 cases[i].sdp);
@@ -963,7 +873,7 @@ static void test_protos(void **state)
 	for (i = 0; i < ARRAY_SIZE(protos); i++) {
 		re_snprintf(buf, sizeof(buf), HDR "m=x 4000 %s 0\r\n",
 			    protos[i].proto);
-		assert_int_equal(parse_str(buf, &sdp), 0);
+		assert_int_equal(sdp_parse_str(buf, &sdp), 0);
 		assert_int_equal(sdp.streams[0].dtls, protos[i].dtls);
 		assert_int_equal(sdp.streams[0].is_rtp, protos[i].rtp);
 	}
@@ -987,18 +897,18 @@ static void test_levels(void **state)
 
 	(void)state;
 
-	assert_int_equal(parse_str(s, &sdp), 0);
+	assert_int_equal(sdp_parse_str(s, &sdp), 0);
 	assert_int_equal(sdp.count, 5);
 	assert_true(sdp.ice_lite);
 
 	st = sdp.streams;
-	assert_pl(&st[0].ice_ufrag, "sess");
-	assert_pl(&st[0].ice_pwd, "sesspwd");
-	assert_pl(&st[0].fingerprint, "sha-1 01:02");
+	sdp_assert_pl(&st[0].ice_ufrag, "sess");
+	sdp_assert_pl(&st[0].ice_pwd, "sesspwd");
+	sdp_assert_pl(&st[0].fingerprint, "sha-1 01:02");
 	assert_int_equal(st[0].setup, SBC_SDP_SETUP_ACTPASS);
-	assert_pl(&st[1].ice_ufrag, "mine");
-	assert_pl(&st[1].ice_pwd, "sesspwd");
-	assert_pl(&st[1].fingerprint, "sha-256 AB:CD:EF:01");
+	sdp_assert_pl(&st[1].ice_ufrag, "mine");
+	sdp_assert_pl(&st[1].ice_pwd, "sesspwd");
+	sdp_assert_pl(&st[1].fingerprint, "sha-256 AB:CD:EF:01");
 	assert_int_equal(st[1].setup, SBC_SDP_SETUP_PASSIVE);
 
 	/* "b a": b's group, its first named m-line */
@@ -1007,7 +917,7 @@ static void test_levels(void **state)
 	assert_int_equal(st[2].bundle, 2);
 	assert_int_equal(st[3].bundle, -1);
 	assert_int_equal(st[4].bundle, -1);
-	assert_pl(&st[4].mid, "");
+	sdp_assert_pl(&st[4].mid, "");
 }
 
 
@@ -1024,17 +934,17 @@ static void test_bounds(void **state)
 	for (i = 0; i < SBC_SDP_STREAMS_MAX; i++)
 		p += re_snprintf(p, 32, "a=group:BUNDLE\r\n");
 	re_snprintf(p, 64, MA);
-	assert_int_equal(parse_str(buf, &sdp), 0);
+	assert_int_equal(sdp_parse_str(buf, &sdp), 0);
 	re_snprintf(p, 64, "a=group:BUNDLE\r\n" MA);
-	assert_int_equal(parse_str(buf, &sdp), EBADMSG);
+	assert_int_equal(sdp_parse_str(buf, &sdp), EBADMSG);
 
 	p = buf + re_snprintf(buf, sizeof(buf), HDR MA "a=ice-pwd:");
 	memset(p, 'x', SBC_SDP_ICE_MAX);
 	re_snprintf(p + SBC_SDP_ICE_MAX, 8, "\r\n");
-	assert_int_equal(parse_str(buf, &sdp), 0);
+	assert_int_equal(sdp_parse_str(buf, &sdp), 0);
 	assert_int_equal(sdp.streams[0].ice_pwd.l, SBC_SDP_ICE_MAX);
 	re_snprintf(p + SBC_SDP_ICE_MAX, 8, "x\r\n");
-	assert_int_equal(parse_str(buf, &sdp), EBADMSG);
+	assert_int_equal(sdp_parse_str(buf, &sdp), EBADMSG);
 
 	/* a sha-512 fingerprint, and one byte more */
 	p = buf + re_snprintf(buf, sizeof(buf), HDR MA "a=fingerprint:"
@@ -1042,9 +952,9 @@ static void test_bounds(void **state)
 	for (i = 1; i < 64; i++)
 		p += re_snprintf(p, 8, ":%02X", i);
 	re_snprintf(p, 8, "\r\n");
-	assert_int_equal(parse_str(buf, &sdp), 0);
+	assert_int_equal(sdp_parse_str(buf, &sdp), 0);
 	re_snprintf(p, 8, ":FF\r\n");
-	assert_int_equal(parse_str(buf, &sdp), EBADMSG);
+	assert_int_equal(sdp_parse_str(buf, &sdp), EBADMSG);
 }
 
 
@@ -1058,10 +968,10 @@ static void test_null_addr(void **state)
 
 	(void)state;
 
-	assert_int_equal(parse_str(s, &sdp), 0);
+	assert_int_equal(sdp_parse_str(s, &sdp), 0);
 	assert_false(sdp.streams[0].null_addr);
-	assert_sa(&sdp.streams[0].addr, "0.0.0.0", 9);
-	assert_sa(&sdp.streams[0].rtcp, "0.0.0.0", 10);
+	sdp_assert_sa(&sdp.streams[0].addr, "0.0.0.0", 9);
+	sdp_assert_sa(&sdp.streams[0].rtcp, "0.0.0.0", 10);
 	assert_int_equal(sdp.streams[0].dir, SBC_SDP_SENDONLY);
 	assert_true(sdp.streams[1].null_addr);
 	assert_false(sa_isset(&sdp.streams[1].addr, SA_ADDR));
@@ -1155,7 +1065,7 @@ static void test_refused(void **state)
 	(void)state;
 
 	local_plain(&loc, local4);
-	buf = corpus_read("chrome_datachannel_offer.sdp", &text);
+	buf = sdp_corpus_read("chrome_datachannel_offer.sdp", &text);
 	assert_int_equal(sbc_sdp_parse(&in, &text), 0);
 	mb = print_ok(&text, &in, &loc, &out);
 	assert_has(mb, "\r\nm=application 0 UDP/DTLS/SCTP webrtc-datachannel"
@@ -1172,7 +1082,7 @@ static void test_refused(void **state)
 	free(buf);
 
 	/* T.38 toward a browser: no live stream, no group */
-	buf = corpus_read("t38_offer.sdp", &text);
+	buf = sdp_corpus_read("t38_offer.sdp", &text);
 	assert_int_equal(sbc_sdp_parse(&in, &text), 0);
 	mb = print_ok(&text, &in, &loc, &out);
 	assert_has(mb, "t=0 0\r\na=ice-lite\r\nm=image 0 udptl t38\r\n"
@@ -1196,7 +1106,7 @@ static void test_bundle_only(void **state)
 
 	(void)state;
 
-	buf = corpus_read("chrome_maxbundle_offer.sdp", &text);
+	buf = sdp_corpus_read("chrome_maxbundle_offer.sdp", &text);
 	assert_int_equal(sbc_sdp_parse(&in, &text), 0);
 	assert_int_equal(in.streams[1].port, 0);
 
@@ -1230,7 +1140,7 @@ static void test_mids(void **state)
 	local_webrtc(&loc, local4, true, SBC_SDP_SETUP_ACTPASS);
 	mb = mbuf_alloc(256);
 	assert_non_null(mb);
-	assert_int_equal(parse_str(clash, &in), 0);
+	assert_int_equal(sdp_parse_str(clash, &in), 0);
 	assert_int_equal(sbc_sdp_print(mb, &(struct pl)PL(clash), &in, &loc),
 			 EBADMSG);
 	assert_int_equal(mb->end, 0);
@@ -1244,8 +1154,8 @@ static void test_mids(void **state)
 	str_ncpy(loc.mid[1], "audio2", sizeof(loc.mid[1]));
 	mb = print_str(clash, &loc, &out);
 	assert_has(mb, "a=group:BUNDLE audio audio2\r\n");
-	assert_pl(&out.streams[0].mid, "audio");
-	assert_pl(&out.streams[1].mid, "audio2");
+	sdp_assert_pl(&out.streams[0].mid, "audio");
+	sdp_assert_pl(&out.streams[1].mid, "audio2");
 	mem_deref(mb);
 }
 
@@ -1260,7 +1170,7 @@ static void print_refused(struct sbc_sdp_local *loc, int err)
 
 	assert_non_null(mb);
 	assert_int_equal(mbuf_write_str(mb, "prefix"), 0);
-	assert_int_equal(parse_str(s, &sdp), 0);
+	assert_int_equal(sdp_parse_str(s, &sdp), 0);
 	assert_int_equal(sbc_sdp_print(mb, &(struct pl)PL(s), &sdp, loc), err);
 	if (err) {
 		assert_int_equal(mb->pos, 6);
