@@ -381,9 +381,14 @@ def rtp_range(width):
 
 def node(test, tag, io='io_uring', width=200, timeout=0, more=''):
     """sbcd with one relay and the three sets (see the top): attributes
-    port_min, port_max, sipp_port, py_port, plain_port, cdr, io."""
+    port_min, port_max, sipp_port, py_port, plain_port, cdr, io, and the
+    Python parties py_backend and plain_backend, bound before sbcd starts
+    so that none of its sockets can take their ports."""
     port_min, port_max = rtp_range(width)
-    sipp_port, py_port, plain_port = (sbcit.free_port() for _ in range(3))
+    py_backend, plain_backend = UdpPeer(), UdpPeer()
+    OPEN.extend([py_backend, plain_backend])
+    py_port, plain_port = py_backend.addr[1], plain_backend.addr[1]
+    sipp_port = sbcit.free_port()
     cdr = test.path('cdr-%s.jsonl' % tag)
     backends = (
         'backends = (\n'
@@ -410,6 +415,7 @@ def node(test, tag, io='io_uring', width=200, timeout=0, more=''):
     s.log_start = log_start
     s.port_min, s.port_max = port_min, port_max
     s.sipp_port, s.py_port, s.plain_port = sipp_port, py_port, plain_port
+    s.py_backend, s.plain_backend = py_backend, plain_backend
     s.cdr, s.io, s.tag = cdr, io, tag
     pid = wait_relay(test, s, 1)
     test.require(pid is not None, '%s: the relay process started (log: '
@@ -680,9 +686,6 @@ def peers(s):
     it has the set's port)."""
     user = UdpPeer()
     OPEN.append(user)
-    if not getattr(s, 'py_backend', None):
-        s.py_backend = UdpPeer(port=s.py_port)
-        OPEN.append(s.py_backend)
     return user, s.py_backend
 
 
@@ -941,8 +944,8 @@ def no_media_set(test, s):
     what = 'media = false'
     test.note('a call to a backend set with media = false')
     user = UdpPeer()
-    backend = UdpPeer(port=s.plain_port)
-    OPEN.extend([user, backend])
+    backend = s.plain_backend
+    OPEN.append(user)
     a, b = RtpSock(), RtpSock()
     call = Call(test, s, user, backend, 'plain1', a.port, b.port, what)
     test.check(call.invite_raw == call.offer,
