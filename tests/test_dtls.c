@@ -21,6 +21,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <re.h>
+#include "tests/unit.h"
 #include "rtp/srtp.h"
 #include "rtp/dtls.h"
 
@@ -56,20 +57,6 @@ struct wire {
 };
 
 static struct wire wire;
-
-
-static int teardown(void **state)
-{
-	struct memstat st;
-
-	(void)state;
-
-	/* ENOSYS without MEM_DEBUG: LeakSanitizer covers that build */
-	if (0 == mem_get_stat(&st))
-		assert_int_equal(st.blocks_cur, 0);
-
-	return 0;
-}
 
 
 static void send_h(const uint8_t *buf, size_t len, void *arg)
@@ -663,17 +650,17 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_fingerprint, teardown),
-		cmocka_unit_test_teardown(test_connect, teardown),
-		cmocka_unit_test_teardown(test_fingerprint_after, teardown),
-		cmocka_unit_test_teardown(test_mismatch_before, teardown),
-		cmocka_unit_test_teardown(test_mismatch_after, teardown),
-		cmocka_unit_test_teardown(test_fingerprint_values, teardown),
-		cmocka_unit_test_teardown(test_lost_client_hello, teardown),
-		cmocka_unit_test_teardown(test_lost_server_finished, teardown),
-		cmocka_unit_test_teardown(test_giveup_armed, teardown),
-		cmocka_unit_test_teardown(test_hostile, teardown),
-		cmocka_unit_test_teardown(test_state_names, teardown),
+		cmocka_unit_test_teardown(test_fingerprint, unit_teardown),
+		cmocka_unit_test_teardown(test_connect, unit_teardown),
+		cmocka_unit_test_teardown(test_fingerprint_after, unit_teardown),
+		cmocka_unit_test_teardown(test_mismatch_before, unit_teardown),
+		cmocka_unit_test_teardown(test_mismatch_after, unit_teardown),
+		cmocka_unit_test_teardown(test_fingerprint_values, unit_teardown),
+		cmocka_unit_test_teardown(test_lost_client_hello, unit_teardown),
+		cmocka_unit_test_teardown(test_lost_server_finished, unit_teardown),
+		cmocka_unit_test_teardown(test_giveup_armed, unit_teardown),
+		cmocka_unit_test_teardown(test_hostile, unit_teardown),
+		cmocka_unit_test_teardown(test_state_names, unit_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -13,25 +13,12 @@
 #include <string.h>
 #include <cmocka.h>
 #include <re.h>
+#include "tests/unit.h"
 #include "workers/frame.h"
 
 enum {
 	MAX = 1000,
 };
-
-
-static int teardown(void **state)
-{
-	struct memstat st;
-
-	(void)state;
-
-	/* ENOSYS without MEM_DEBUG: LeakSanitizer covers that build */
-	if (0 == mem_get_stat(&st))
-		assert_int_equal(st.blocks_cur, 0);
-
-	return 0;
-}
 
 
 /* One call on a fresh state: the error, and the cut. */
@@ -266,15 +253,15 @@ static void test_args(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_whole, teardown),
-		cmocka_unit_test_teardown(test_no_content_length, teardown),
-		cmocka_unit_test_teardown(test_forms, teardown),
-		cmocka_unit_test_teardown(test_partial, teardown),
-		cmocka_unit_test_teardown(test_several, teardown),
-		cmocka_unit_test_teardown(test_crlf, teardown),
-		cmocka_unit_test_teardown(test_size, teardown),
-		cmocka_unit_test_teardown(test_bad_length, teardown),
-		cmocka_unit_test_teardown(test_args, teardown),
+		cmocka_unit_test_teardown(test_whole, unit_teardown),
+		cmocka_unit_test_teardown(test_no_content_length, unit_teardown),
+		cmocka_unit_test_teardown(test_forms, unit_teardown),
+		cmocka_unit_test_teardown(test_partial, unit_teardown),
+		cmocka_unit_test_teardown(test_several, unit_teardown),
+		cmocka_unit_test_teardown(test_crlf, unit_teardown),
+		cmocka_unit_test_teardown(test_size, unit_teardown),
+		cmocka_unit_test_teardown(test_bad_length, unit_teardown),
+		cmocka_unit_test_teardown(test_args, unit_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <re.h>
+#include "tests/unit.h"
 #include "rtp/ice_lite.h"
 
 /* RFC 5769 2.1: USERNAME "evtj:h6vY", password below */
@@ -50,20 +51,6 @@ static const uint8_t response[] = {
 };
 
 static const char password[] = "VOkJxbRl1RmTxUk/WvJxBt";
-
-
-static int teardown(void **state)
-{
-	struct memstat st;
-
-	(void)state;
-
-	/* ENOSYS without MEM_DEBUG: LeakSanitizer covers that build */
-	if (0 == mem_get_stat(&st))
-		assert_int_equal(st.blocks_cur, 0);
-
-	return 0;
-}
 
 
 static int answer(const uint8_t *buf, size_t len,
@@ -179,9 +166,9 @@ static void test_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_vector, teardown),
-		cmocka_unit_test_teardown(test_without_software, teardown),
-		cmocka_unit_test_teardown(test_refused, teardown),
+		cmocka_unit_test_teardown(test_vector, unit_teardown),
+		cmocka_unit_test_teardown(test_without_software, unit_teardown),
+		cmocka_unit_test_teardown(test_refused, unit_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <re.h>
+#include "tests/unit.h"
 #include "shm/field.h"
 #include "cfg/log.h"
 #include "cfg/config.h"
@@ -43,20 +44,6 @@ static int setup(void **state)
 
 	memset(&f, 0, sizeof(f));
 	*state = &f;
-
-	return 0;
-}
-
-
-static int teardown(void **state)
-{
-	struct memstat st;
-
-	(void)state;
-
-	/* ENOSYS without MEM_DEBUG: LeakSanitizer covers that build */
-	if (0 == mem_get_stat(&st))
-		assert_int_equal(st.blocks_cur, 0);
 
 	return 0;
 }
@@ -222,15 +209,15 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_receiver_report, setup,
-						teardown),
+						unit_teardown),
 		cmocka_unit_test_setup_teardown(test_sender_report, setup,
-						teardown),
+						unit_teardown),
 		cmocka_unit_test_setup_teardown(test_compound, setup,
-						teardown),
+						unit_teardown),
 		cmocka_unit_test_setup_teardown(test_negative_loss, setup,
-						teardown),
+						unit_teardown),
 		cmocka_unit_test_setup_teardown(test_hostile, setup,
-						teardown),
+						unit_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <re.h>
+#include "tests/unit.h"
 #include "rtp/sdp.h"
 #include "tests/sdp_check.h"
 
@@ -72,20 +73,6 @@ struct lines {
 };
 
 static struct lines in_lines, out_lines;
-
-
-static int teardown(void **state)
-{
-	struct memstat st;
-
-	(void)state;
-
-	/* ENOSYS without MEM_DEBUG: LeakSanitizer covers that build */
-	if (0 == mem_get_stat(&st))
-		assert_int_equal(st.blocks_cur, 0);
-
-	return 0;
-}
 
 
 /* Good file i of both lists, the plain products' first. */
@@ -1216,23 +1203,23 @@ static void test_mutations(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_corpus_listed, teardown),
-		cmocka_unit_test_teardown(test_corpus_roundtrip, teardown),
-		cmocka_unit_test_teardown(test_corpus_hostile, teardown),
-		cmocka_unit_test_teardown(test_values, teardown),
-		cmocka_unit_test_teardown(test_excerpts, teardown),
-		cmocka_unit_test_teardown(test_hidden, teardown),
-		cmocka_unit_test_teardown(test_hold, teardown),
-		cmocka_unit_test_teardown(test_direction, teardown),
-		cmocka_unit_test_teardown(test_declined, teardown),
-		cmocka_unit_test_teardown(test_dtmf, teardown),
-		cmocka_unit_test_teardown(test_dir_name, teardown),
-		cmocka_unit_test_teardown(test_cases, teardown),
-		cmocka_unit_test_teardown(test_bounds, teardown),
-		cmocka_unit_test_teardown(test_print_bounds, teardown),
-		cmocka_unit_test_teardown(test_print_args, teardown),
-		cmocka_unit_test_teardown(test_prefixes, teardown),
-		cmocka_unit_test_teardown(test_mutations, teardown),
+		cmocka_unit_test_teardown(test_corpus_listed, unit_teardown),
+		cmocka_unit_test_teardown(test_corpus_roundtrip, unit_teardown),
+		cmocka_unit_test_teardown(test_corpus_hostile, unit_teardown),
+		cmocka_unit_test_teardown(test_values, unit_teardown),
+		cmocka_unit_test_teardown(test_excerpts, unit_teardown),
+		cmocka_unit_test_teardown(test_hidden, unit_teardown),
+		cmocka_unit_test_teardown(test_hold, unit_teardown),
+		cmocka_unit_test_teardown(test_direction, unit_teardown),
+		cmocka_unit_test_teardown(test_declined, unit_teardown),
+		cmocka_unit_test_teardown(test_dtmf, unit_teardown),
+		cmocka_unit_test_teardown(test_dir_name, unit_teardown),
+		cmocka_unit_test_teardown(test_cases, unit_teardown),
+		cmocka_unit_test_teardown(test_bounds, unit_teardown),
+		cmocka_unit_test_teardown(test_print_bounds, unit_teardown),
+		cmocka_unit_test_teardown(test_print_args, unit_teardown),
+		cmocka_unit_test_teardown(test_prefixes, unit_teardown),
+		cmocka_unit_test_teardown(test_mutations, unit_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <re.h>
+#include "tests/unit.h"
 #include "rtp/sdp.h"
 #include "tests/sdp_check.h"
 
@@ -86,20 +87,6 @@ struct text {
 };
 
 static struct text tin, tout;
-
-
-static int teardown(void **state)
-{
-	struct memstat st;
-
-	(void)state;
-
-	/* ENOSYS without MEM_DEBUG: LeakSanitizer covers that build */
-	if (0 == mem_get_stat(&st))
-		assert_int_equal(st.blocks_cur, 0);
-
-	return 0;
-}
 
 
 static bool is_attr_in(const struct pl *line, const char *const *list,
@@ -1269,21 +1256,21 @@ static void test_print_bounds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_to_plain, teardown),
-		cmocka_unit_test_teardown(test_to_webrtc, teardown),
-		cmocka_unit_test_teardown(test_values, teardown),
-		cmocka_unit_test_teardown(test_whole, teardown),
-		cmocka_unit_test_teardown(test_cases, teardown),
-		cmocka_unit_test_teardown(test_protos, teardown),
-		cmocka_unit_test_teardown(test_levels, teardown),
-		cmocka_unit_test_teardown(test_bounds, teardown),
-		cmocka_unit_test_teardown(test_null_addr, teardown),
-		cmocka_unit_test_teardown(test_hold, teardown),
-		cmocka_unit_test_teardown(test_refused, teardown),
-		cmocka_unit_test_teardown(test_bundle_only, teardown),
-		cmocka_unit_test_teardown(test_mids, teardown),
-		cmocka_unit_test_teardown(test_print_args, teardown),
-		cmocka_unit_test_teardown(test_print_bounds, teardown),
+		cmocka_unit_test_teardown(test_to_plain, unit_teardown),
+		cmocka_unit_test_teardown(test_to_webrtc, unit_teardown),
+		cmocka_unit_test_teardown(test_values, unit_teardown),
+		cmocka_unit_test_teardown(test_whole, unit_teardown),
+		cmocka_unit_test_teardown(test_cases, unit_teardown),
+		cmocka_unit_test_teardown(test_protos, unit_teardown),
+		cmocka_unit_test_teardown(test_levels, unit_teardown),
+		cmocka_unit_test_teardown(test_bounds, unit_teardown),
+		cmocka_unit_test_teardown(test_null_addr, unit_teardown),
+		cmocka_unit_test_teardown(test_hold, unit_teardown),
+		cmocka_unit_test_teardown(test_refused, unit_teardown),
+		cmocka_unit_test_teardown(test_bundle_only, unit_teardown),
+		cmocka_unit_test_teardown(test_mids, unit_teardown),
+		cmocka_unit_test_teardown(test_print_args, unit_teardown),
+		cmocka_unit_test_teardown(test_print_bounds, unit_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

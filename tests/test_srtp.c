@@ -22,6 +22,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <re.h>
+#include "tests/unit.h"
 #include "rtp/srtp.h"
 
 enum { PKT_MAX = 256, PAYLOAD = 37, SR_LEN = 28 };
@@ -39,20 +40,6 @@ static const char b2_salt[] = "F0F1F2F3F4F5F6F7F8F9FAFBFCFD";
 static const char b2_keystream[] = "E03EAD0935C95E80E166B16DD92B4EB4"
 				   "D23513162B02D0F72A43A2FE4A5F97AB"
 				   "41E95B3BB0A2E8DD477901E4FCA894C0";
-
-
-static int teardown(void **state)
-{
-	struct memstat st;
-
-	(void)state;
-
-	/* ENOSYS without MEM_DEBUG: LeakSanitizer covers that build */
-	if (0 == mem_get_stat(&st))
-		assert_int_equal(st.blocks_cur, 0);
-
-	return 0;
-}
 
 
 static size_t unhex(uint8_t *out, const char *hex)
@@ -574,18 +561,18 @@ static void test_misuse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_aes_cm_b2, teardown),
-		cmocka_unit_test_teardown(test_kdf_b3, teardown),
-		cmocka_unit_test_teardown(test_protect_b3, teardown),
-		cmocka_unit_test_teardown(test_round_trip_cm, teardown),
-		cmocka_unit_test_teardown(test_round_trip_gcm, teardown),
-		cmocka_unit_test_teardown(test_tamper_cm, teardown),
-		cmocka_unit_test_teardown(test_tamper_gcm, teardown),
-		cmocka_unit_test_teardown(test_replay_cm, teardown),
-		cmocka_unit_test_teardown(test_replay_gcm, teardown),
-		cmocka_unit_test_teardown(test_truncated, teardown),
-		cmocka_unit_test_teardown(test_no_room, teardown),
-		cmocka_unit_test_teardown(test_misuse, teardown),
+		cmocka_unit_test_teardown(test_aes_cm_b2, unit_teardown),
+		cmocka_unit_test_teardown(test_kdf_b3, unit_teardown),
+		cmocka_unit_test_teardown(test_protect_b3, unit_teardown),
+		cmocka_unit_test_teardown(test_round_trip_cm, unit_teardown),
+		cmocka_unit_test_teardown(test_round_trip_gcm, unit_teardown),
+		cmocka_unit_test_teardown(test_tamper_cm, unit_teardown),
+		cmocka_unit_test_teardown(test_tamper_gcm, unit_teardown),
+		cmocka_unit_test_teardown(test_replay_cm, unit_teardown),
+		cmocka_unit_test_teardown(test_replay_gcm, unit_teardown),
+		cmocka_unit_test_teardown(test_truncated, unit_teardown),
+		cmocka_unit_test_teardown(test_no_room, unit_teardown),
+		cmocka_unit_test_teardown(test_misuse, unit_teardown),
 	};
 
 	if (sbc_srtp_init() || sbc_srtp_init())

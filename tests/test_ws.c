@@ -14,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <re.h>
+#include "tests/unit.h"
 #include "workers/ws.h"
 #include "workers/ws_handshake.h"
 
@@ -23,20 +24,6 @@ enum {
 };
 
 static const uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
-
-
-static int teardown(void **state)
-{
-	struct memstat st;
-
-	(void)state;
-
-	/* ENOSYS without MEM_DEBUG: LeakSanitizer covers that build */
-	if (0 == mem_get_stat(&st))
-		assert_int_equal(st.blocks_cur, 0);
-
-	return 0;
-}
 
 
 /* A client frame into out: header with the given length field (7, 16 or
@@ -546,19 +533,19 @@ static void test_handshake_long(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_text, teardown),
-		cmocka_unit_test_teardown(test_unmasked, teardown),
-		cmocka_unit_test_teardown(test_partial, teardown),
-		cmocka_unit_test_teardown(test_two_in_one, teardown),
-		cmocka_unit_test_teardown(test_lengths, teardown),
-		cmocka_unit_test_teardown(test_fragments, teardown),
-		cmocka_unit_test_teardown(test_fragments_bad, teardown),
-		cmocka_unit_test_teardown(test_control, teardown),
-		cmocka_unit_test_teardown(test_close, teardown),
-		cmocka_unit_test_teardown(test_header, teardown),
-		cmocka_unit_test_teardown(test_handshake, teardown),
-		cmocka_unit_test_teardown(test_handshake_refused, teardown),
-		cmocka_unit_test_teardown(test_handshake_long, teardown),
+		cmocka_unit_test_teardown(test_text, unit_teardown),
+		cmocka_unit_test_teardown(test_unmasked, unit_teardown),
+		cmocka_unit_test_teardown(test_partial, unit_teardown),
+		cmocka_unit_test_teardown(test_two_in_one, unit_teardown),
+		cmocka_unit_test_teardown(test_lengths, unit_teardown),
+		cmocka_unit_test_teardown(test_fragments, unit_teardown),
+		cmocka_unit_test_teardown(test_fragments_bad, unit_teardown),
+		cmocka_unit_test_teardown(test_control, unit_teardown),
+		cmocka_unit_test_teardown(test_close, unit_teardown),
+		cmocka_unit_test_teardown(test_header, unit_teardown),
+		cmocka_unit_test_teardown(test_handshake, unit_teardown),
+		cmocka_unit_test_teardown(test_handshake_refused, unit_teardown),
+		cmocka_unit_test_teardown(test_handshake_long, unit_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

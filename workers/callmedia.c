@@ -128,14 +128,17 @@ static bool is_ws(enum sbc_transport tp)
 
 
 /* Which parties of the message are browsers (enum sbc_media_webrtc): the
- * sender by its transport; for a request from the core side, the user it
- * goes to by its binding's. Access-side requests go to the core side,
- * which is never WebRTC by transport (its SDP may still make it so). */
+ * sender by its transport; for a new call from the core side, the user it
+ * goes to by its binding's (the relay keeps a side WebRTC for the call,
+ * so in-dialog requests need no lookup). Access-side requests go to the
+ * core side, which is never WebRTC by transport (its SDP may still make
+ * it so). */
 static uint8_t webrtc_parties(struct sbc_core *core, const struct sbc_in *in)
 {
 	uint8_t bits = is_ws(in->src.tp) ? SBC_MEDIA_FROM_WEBRTC : 0;
 
 	if (in->msg->req && in->side == SBC_SIDE_CORE &&
+	    !pl_isset(&in->msg->to.tag) &&
 	    sbc_locate_is_webrtc(core, in->msg))
 		bits |= SBC_MEDIA_TO_WEBRTC;
 

@@ -76,6 +76,22 @@ QUICK = {
 }
 
 
+def window_cost(res, marks):
+    """Into a generator's result res: the CPU the relay, the generator and
+    everything else took over the measured window (marks: "measure" and
+    "drain", each (time, relay, generator, busy) seconds), the relay's
+    µs per packet forwarded, and the share of packets lost or late."""
+    (t0, r0, g0, b0), (t1, r1, g1, b1) = marks['measure'], marks['drain']
+    wall = t1 - t0
+    res['relay_cores'] = (r1 - r0) / wall
+    res['gen_cores'] = (g1 - g0) / wall
+    res['other_cores'] = max(0.0, (b1 - b0) / wall - res['relay_cores'] -
+                             res['gen_cores'])
+    fwd = res['received']
+    res['relay_us'] = (r1 - r0) * 1e6 / fwd if fwd else float('nan')
+    res['bad_pct'] = res['loss_pct'] + res['late_pct']
+
+
 def proc_cpu(pids):
     """utime+stime of pids (every thread of each), seconds."""
     total = 0
@@ -169,16 +185,7 @@ class Bench:
         if res is None or 'measure' not in marks or 'drain' not in marks:
             raise RuntimeError('rtp_load gave no result: %s' %
                                self.run.log_tail('load-' + label))
-        (t0, r0, g0, b0), (t1, r1, g1, b1) = marks['measure'], \
-            marks['drain']
-        wall = t1 - t0
-        res['relay_cores'] = (r1 - r0) / wall
-        res['gen_cores'] = (g1 - g0) / wall
-        res['other_cores'] = max(0.0, (b1 - b0) / wall -
-                                 res['relay_cores'] - res['gen_cores'])
-        fwd = res['received']
-        res['relay_us'] = (r1 - r0) * 1e6 / fwd if fwd else float('nan')
-        res['bad_pct'] = res['loss_pct'] + res['late_pct']
+        window_cost(res, marks)
         res['gen_bound'] = res['offered_pps'] < GEN_BEHIND * \
             res['target_pps']
         return res

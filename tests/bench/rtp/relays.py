@@ -283,6 +283,10 @@ class Sbcd(Relay):
         self.relays = []
         self.sip = None
 
+    def new_calls(self):
+        """Who sets the calls up: the callers and the backend."""
+        return SipCalls()
+
     def start(self):
         if not os.access(self.exe, os.X_OK):
             raise Unavailable('%s is not built' % self.exe)
@@ -291,7 +295,7 @@ class Sbcd(Relay):
         self.relays = []
         # the backend's socket is bound before sbcd starts, and sbcd's
         # two listeners are distinct free ports
-        self.sip = SipCalls()
+        self.sip = self.new_calls()
         self.backend = self.sip.backend_port
         self.access = free_port()
         core = free_port()

@@ -53,6 +53,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include "load_clock.h"
 
 
 enum {
@@ -138,33 +139,6 @@ struct load {
 	struct iovec rx_iov[BATCH];
 	uint8_t rx_ctl[BATCH][CMSG_SPACE(sizeof(struct timespec))];
 };
-
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-
-static uint64_t now_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
-
-
-/* CLOCK_REALTIME - CLOCK_MONOTONIC, read between two monotonic reads so
- * that the error is under half their distance. */
-static int64_t realtime_offset(void)
-{
-	const uint64_t m0 = now_ns();
-	const uint64_t r = clock_ns(CLOCK_REALTIME);
-	const uint64_t m1 = now_ns();
-
-	return (int64_t)r - (int64_t)(m0 + (m1 - m0) / 2);
-}
 
 
 /* When packet k is due. */
@@ -356,7 +330,7 @@ static struct stream *pkt_build(struct load *l, uint64_t k, uint8_t *buf)
 static void sock_send(struct load *l, struct sock *sk, struct mmsghdr *msg,
 		      const uint32_t *slot, uint32_t n)
 {
-	const uint64_t t = now_ns();
+	const uint64_t t = load_now_ns();
 	uint32_t done = 0;
 
 	for (uint32_t i = 0; i < n; i++)
@@ -449,30 +423,10 @@ static void send_round(struct load *l, uint64_t now)
 
 	l->k += n;
 	if (l->k == l->k_end) {
-		l->t_end = now_ns();
+		l->t_end = load_now_ns();
 		printf("# drain\n");
 		fflush(stdout);
 	}
-}
-
-
-/* The kernel's receive time of a message, as CLOCK_MONOTONIC ns; 0 if it
- * carried none. */
-static uint64_t rx_time(const struct load *l, struct msghdr *mh)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c;
-	     c = CMSG_NXTHDR(mh, c)) {
-		struct timespec ts;
-
-		if (c->cmsg_level != SOL_SOCKET ||
-		    c->cmsg_type != SCM_TIMESTAMPNS)
-			continue;
-		memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-		return (uint64_t)ts.tv_sec * 1000000000ull +
-			(uint64_t)ts.tv_nsec - (uint64_t)l->real_off;
-	}
-
-	return 0;
 }
 
 
@@ -522,9 +476,9 @@ static void sock_recv(struct load *l, uint32_t si)
 				continue;
 			}
 			++l->st[m.stream].recv;
-			t = rx_time(l, mh);
+			t = load_rx_time(mh, l->real_off);
 			if (!t)
-				t = now_ns();
+				t = load_now_ns();
 			us = t > m.sent_ns ? (t - m.sent_ns) / 1000 : 0;
 			++l->hist[us < HIST_US ? us : HIST_US - 1];
 			++l->nlat;
@@ -656,13 +610,13 @@ static int run(struct load *l)
 	l->total_rate = l->o.rate * l->nst;
 	l->k_meas = (uint64_t)(l->o.warmup * l->total_rate);
 	l->k_end = l->k_meas + (uint64_t)(l->o.duration * l->total_rate);
-	l->real_off = realtime_offset();
-	l->t0 = now_ns();
+	l->real_off = load_realtime_offset();
+	l->t0 = load_now_ns();
 	next_send = l->t0;
 	next_off = l->t0 + 1000000000ull;
 
 	for (;;) {
-		const uint64_t now = now_ns();
+		const uint64_t now = load_now_ns();
 		uint64_t wake;
 		struct timespec to;
 		int n;
@@ -688,7 +642,7 @@ static int run(struct load *l)
 			break;
 
 		if (now >= next_off) {
-			l->real_off = realtime_offset();
+			l->real_off = load_realtime_offset();
 			next_off = now + 1000000000ull;
 		}
 
@@ -789,7 +743,7 @@ int main(int argc, char *argv[])
 	bound = l.o.warmup + l.o.duration + l.o.drain_ms / 1e3 + 30;
 	alarm((unsigned)bound);
 
-	l.run_id = (uint32_t)getpid() ^ (uint32_t)now_ns();
+	l.run_id = (uint32_t)getpid() ^ (uint32_t)load_now_ns();
 	l.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (l.ep < 0) {
 		perror("rtp_load: epoll_create1");

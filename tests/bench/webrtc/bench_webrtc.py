@@ -61,9 +61,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'rtp'))
 sys.path.insert(0, HERE)
 import relays  # noqa: E402
-from relays import Run, Unavailable, LOOP  # noqa: E402
-from bench_rtp import proc_cpu, busy_cpu  # noqa: E402
-from bench_sip import free_port, wait_port  # noqa: E402
+from relays import Run, Unavailable  # noqa: E402
+from bench_rtp import proc_cpu, busy_cpu, window_cost  # noqa: E402
 from webrtc_calls import WebrtcCalls, WCall  # noqa: E402
 
 CALL_PPS = 100            # two streams of 50 packets/s
@@ -198,16 +197,7 @@ class Gen:
         if res is None or 'measure' not in marks or 'drain' not in marks:
             raise RuntimeError('webrtc_load gave no result: %s' %
                                self.run.log_tail(self.name))
-        (t0, r0, g0, b0), (t1, r1, g1, b1) = marks['measure'], \
-            marks['drain']
-        wall = t1 - t0
-        res['relay_cores'] = (r1 - r0) / wall
-        res['gen_cores'] = (g1 - g0) / wall
-        res['other_cores'] = max(0.0, (b1 - b0) / wall -
-                                 res['relay_cores'] - res['gen_cores'])
-        fwd = res['received']
-        res['relay_us'] = (r1 - r0) * 1e6 / fwd if fwd else float('nan')
-        res['bad_pct'] = res['loss_pct'] + res['late_pct']
+        window_cost(res, marks)
         up = 2 * res['calls'] - res['calls_down']
         res['gen_bound'] = res['offered_pps'] < \
             GEN_BEHIND * up * res['pps_per_stream']
@@ -234,43 +224,8 @@ class Sbcd(relays.Sbcd):
                          max_calls)
         self.fingerprint = fingerprint
 
-    def start(self):
-        """As relays.Sbcd.start(), with WebrtcCalls."""
-        if not os.access(self.exe, os.X_OK):
-            raise Unavailable('%s is not built' % self.exe)
-        d = self.run.path(self.name)
-        os.makedirs(d, exist_ok=True)
-        self.relays = []
-        self.sip = WebrtcCalls(self.fingerprint)
-        self.backend = self.sip.backend_port
-        self.access = free_port()
-        core = free_port()
-        while core in (self.access, self.backend):
-            core = free_port()
-        self.sip.access = (LOOP, self.access)
-        conf = os.path.join(d, 'sbcd.conf')
-        with open(conf, 'w') as f:
-            f.write(relays.SBCD_CONF % {
-                'dir': d, 'access': self.access, 'core': core,
-                'backend': self.backend, 'io': self.io, 'lo': self.lo,
-                'hi': self.hi, 'dialogs': 4 * self.max_calls + 1000,
-                'sessions': 2 * self.max_calls + 1000})
-        t = subprocess.run([self.exe, '-t', '-c', conf], capture_output=True,
-                           text=True, timeout=20)
-        if t.returncode:
-            raise RuntimeError('sbcd -t refuses the config: %s' %
-                               (t.stderr or t.stdout).strip()[-300:])
-        self.proc = self.run.spawn([self.exe, '-c', conf], self.name)
-        if not wait_port(self.access, 10):
-            raise RuntimeError('sbcd did not answer on its access port: %s'
-                               % self.run.log_tail(self.name))
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not self.relays:
-            self.relays = [p for p in relays.children(self.proc.pid)
-                           if b'-R' in relays.cmdline(p)]
-            time.sleep(0.1)
-        if not self.relays:
-            raise RuntimeError('sbcd started no relay process (sbcd -R)')
+    def new_calls(self):
+        return WebrtcCalls(self.fingerprint)
 
 
 def nofile(pid):

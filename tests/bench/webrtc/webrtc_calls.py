@@ -27,12 +27,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'rtp'))
+sys.path.insert(0, os.path.join(HERE, '..', '..', 'it', 'webrtc'))
 from sip_calls import SipCalls, Call, caller_sdp, T1  # noqa: E402
 import sipmsg  # noqa: E402  (sip_calls put tests/it/sip on the path)
+from webrtc_sdp import sdp_read  # noqa: E402
 
 WEBRTC_PROTO = 'UDP/TLS/RTP/SAVPF'
-ANSWER_KEYS = {'ice-ufrag': 'ufrag', 'ice-pwd': 'pwd',
-               'fingerprint': 'fingerprint', 'setup': 'setup'}
 
 
 def browser_offer(session, port, ufrag, pwd, fingerprint):
@@ -53,45 +53,6 @@ def browser_offer(session, port, ufrag, pwd, fingerprint):
                 1000000 + session, WEBRTC_PROTO, port, ufrag, pwd,
                 fingerprint, 0x5b000000 ^ (2 * session * 2654435761
                                            & 0xffffffff)))
-
-
-def sdp_answer(body):
-    """What an answer says of its first audio stream: a dict with proto,
-    addr, port (the first host candidate's when there is one), ufrag,
-    pwd, fingerprint, setup, ice_lite, rtcp_mux."""
-    a = {'proto': None, 'addr': None, 'port': None, 'ufrag': None,
-         'pwd': None, 'fingerprint': None, 'setup': None,
-         'ice_lite': False, 'rtcp_mux': False, 'cand': None}
-    in_audio = False
-    for line in body.decode('utf-8', 'replace').splitlines():
-        if line.startswith('m='):
-            if a['port'] is not None:
-                break
-            f = line[2:].split()
-            in_audio = f[0] == 'audio'
-            if in_audio:
-                a['port'], a['proto'] = int(f[1]), f[2]
-            continue
-        if line.startswith('c=IN IP4 ') and a['addr'] is None:
-            a['addr'] = line.split()[2]
-        if not line.startswith('a='):
-            continue
-        name, _, value = line[2:].partition(':')
-        if name == 'ice-lite':
-            a['ice_lite'] = True
-        elif name in ANSWER_KEYS:
-            k = ANSWER_KEYS[name]
-            if a[k] is None:
-                a[k] = value.strip()
-        elif name == 'rtcp-mux' and in_audio:
-            a['rtcp_mux'] = True
-        elif name == 'candidate' and a['cand'] is None:
-            f = value.split()
-            if len(f) >= 8 and f[2].lower() == 'udp' and f[7] == 'host':
-                a['cand'] = (f[4], int(f[5]))
-    if a['cand']:
-        a['addr'], a['port'] = a['cand']
-    return a
 
 
 def answer_problem(a):
@@ -122,7 +83,7 @@ class WCall(Call):
         self.ufrag, self.pwd = ufrag, pwd
         self.invite_ns = 0        # the INVITE first left
         self.answer_ns = 0        # its 200 came
-        self.answer = None        # sdp_answer() of the 200
+        self.answer = None        # sdp_read() of the 200
         self.b_proto = None       # the proto the backend was offered
         self.told = False         # on_answer had it
 
@@ -158,7 +119,7 @@ class WebrtcCalls(SipCalls):
         m = sipmsg.Msg(data)
         c = self.by_id.get(m.get('call-id')) if m.is_request else None
         if c and m.method == 'INVITE' and c.b_proto is None:
-            c.b_proto = sdp_answer(m.body)['proto']
+            c.b_proto = sdp_read(m.body)['proto']
         super()._on_backend(data, src)
 
     def _on_caller(self, data, src):
@@ -167,7 +128,7 @@ class WebrtcCalls(SipCalls):
         if c and c.ack is None and m.cseq()[1] == 'INVITE' and \
                 200 <= m.code < 300:
             c.answer_ns = time.monotonic_ns()
-            c.answer = sdp_answer(m.body)
+            c.answer = sdp_read(m.body)
             if c.ufrag is not None:
                 c.error = answer_problem(c.answer)
             elif c.answer['proto'] != 'RTP/AVP':

@@ -91,6 +91,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <re.h>
+#include "load_clock.h"
 #include "rtp/srtp.h"
 #include "rtp/dtls.h"
 #include "webrtc_load.h"
@@ -199,32 +200,6 @@ struct gen {
 	struct iovec rx_iov[BATCH];
 	uint8_t rx_ctl[BATCH][CMSG_SPACE(sizeof(struct timespec))];
 };
-
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-
-uint64_t wl_now_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
-
-
-/* CLOCK_REALTIME - CLOCK_MONOTONIC, read between two monotonic reads. */
-static int64_t realtime_offset(void)
-{
-	const uint64_t m0 = wl_now_ns();
-	const uint64_t r = clock_ns(CLOCK_REALTIME);
-	const uint64_t m1 = wl_now_ns();
-
-	return (int64_t)r - (int64_t)(m0 + (m1 - m0) / 2);
-}
 
 
 /* len random ICE characters (RFC 8839 5.4) and a NUL into buf. */
@@ -508,7 +483,7 @@ static void media_queue(struct gen *g, struct wl_call *c, unsigned d)
 		m.flags = MEASURED;
 	t->measured = m.flags & MEASURED;
 	memset(buf + RTP_HDR, 0xff, PAYLOAD);   /* PCMU silence */
-	m.sent_ns = wl_now_ns();
+	m.sent_ns = load_now_ns();
 	memcpy(buf + RTP_HDR, &m, sizeof(m));
 
 	if (d == WL_B2P && c->webrtc &&
@@ -613,13 +588,13 @@ static void window_step(struct gen *g, uint64_t now)
 static void tick_h(void *arg)
 {
 	struct gen *g = arg;
-	const uint64_t now = wl_now_ns();
+	const uint64_t now = load_now_ns();
 	const uint64_t ms = now / 1000000;
 
 	tmr_start(&g->tick, 1, tick_h, g);
 
 	if (now >= g->next_off) {
-		g->real_off = realtime_offset();
+		g->real_off = load_realtime_offset();
 		g->next_off = now + 1000000000ull;
 	}
 
@@ -641,26 +616,6 @@ static void tick_h(void *arg)
 	}
 	g->ms_done = ms;
 	tx_flush(g);
-}
-
-
-/* The kernel's receive time of a message, as CLOCK_MONOTONIC ns; now if
- * it carried none. */
-static uint64_t rx_time(const struct gen *g, struct msghdr *mh)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c;
-	     c = CMSG_NXTHDR(mh, c)) {
-		struct timespec ts;
-
-		if (c->cmsg_level != SOL_SOCKET ||
-		    c->cmsg_type != SCM_TIMESTAMPNS)
-			continue;
-		memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-		return (uint64_t)ts.tv_sec * 1000000000ull +
-			(uint64_t)ts.tv_nsec - (uint64_t)g->real_off;
-	}
-
-	return wl_now_ns();
 }
 
 
@@ -732,7 +687,11 @@ static void sock_recv(struct gen *g, int fd, struct wl_call *c, unsigned p)
 			struct wl_call *rc = c;
 			uint8_t *buf = (uint8_t *)g->rx_buf[i];
 			size_t len = g->rx_msg[i].msg_len;
-			const uint64_t t = rx_time(g, &g->rx_msg[i].msg_hdr);
+			uint64_t t = load_rx_time(&g->rx_msg[i].msg_hdr,
+						  g->real_off);
+
+			if (!t)
+				t = load_now_ns();
 
 			if (!rc && key >= 0 && (unsigned)key % 2 == p)
 				rc = g->calls[key / 2];
@@ -1053,7 +1012,7 @@ static int cmd_start(struct gen *g, const char *line, bool webrtc)
 	}
 	c->webrtc = webrtc;
 	c->t_invite = t;
-	c->t_start = wl_now_ns();
+	c->t_start = load_now_ns();
 	c->started = true;
 
 	if (webrtc)
@@ -1084,7 +1043,7 @@ static void cmd_measure(struct gen *g, const char *line)
 
 	g->seconds = seconds;
 	g->drain_ms = drain;
-	g->t_meas = wl_now_ns() + (uint64_t)(warmup * 1e9);
+	g->t_meas = load_now_ns() + (uint64_t)(warmup * 1e9);
 	g->phase = WARMUP;
 }
 
@@ -1245,8 +1204,8 @@ int main(int argc, char *argv[])
 	g.peers.consent_ns = (uint64_t)(consent_s * 1e9);
 	g.peers.retry_ns = 100000000ull;    /* 100 ms */
 	g.peers.tries_max = 20;
-	g.run_id = (uint32_t)getpid() ^ (uint32_t)wl_now_ns();
-	g.real_off = realtime_offset();
+	g.run_id = (uint32_t)getpid() ^ (uint32_t)load_now_ns();
+	g.real_off = load_realtime_offset();
 	nofile_raise();
 
 	err = libre_init();

@@ -84,7 +84,6 @@ struct wl_peers {
 	struct wl_peer_stats stats;
 };
 
-uint64_t wl_now_ns(void);
 int  wl_ice_chars(char *buf, size_t len);
 
 /* webrtc_peer.c */

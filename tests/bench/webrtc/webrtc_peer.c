@@ -34,6 +34,7 @@
 #include <re.h>
 #include "rtp/srtp.h"
 #include "rtp/dtls.h"
+#include "load_clock.h"
 #include "webrtc_load.h"
 
 enum {
@@ -116,7 +117,7 @@ static void peer_dtls_estab(int err, void *arg)
 	}
 
 	c->suite = tx.suite;
-	c->t_dtls = wl_now_ns();
+	c->t_dtls = load_now_ns();
 	++p->stats.dtls_up;
 }
 
@@ -187,7 +188,7 @@ static void check_answer(struct wl_peers *p, struct wl_call *c,
 
 	++p->stats.checks_ok;
 	c->check_open = false;
-	now = wl_now_ns();
+	now = load_now_ns();
 	c->check_due = now + p->consent_ns;
 	if (c->t_ice)
 		return;
@@ -221,7 +222,7 @@ int wl_peer_start(struct wl_peers *p, struct wl_call *c)
 
 	check_send(p, c, false);
 	c->check_tries = 1;
-	c->check_due = wl_now_ns() + p->retry_ns;
+	c->check_due = load_now_ns() + p->retry_ns;
 
 	return 0;
 }

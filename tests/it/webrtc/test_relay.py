@@ -68,6 +68,7 @@ sys.path.insert(0, os.path.join(HERE, '..', 'sip'))
 
 import sbcit            # noqa: E402
 import sipmsg           # noqa: E402
+from webrtc_sdp import sdp_read  # noqa: E402
 # Borrowed from the plain relay's test: the relay's port range, a
 # dialog's requests, waiting for a new request, answering one, the CDR.
 from test_media import rtp_range, Leg, recv_req, answer, cdr_of, \
@@ -235,46 +236,6 @@ def plain_sdp(port, version=1):
             'c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\n'
             'a=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n' %
             (version, port)).encode()
-
-
-def sdp_read(body):
-    """An SDP's first audio stream: proto, addr, port (a host candidate's
-    when there is one), ufrag, pwd, fingerprint, setup, ice_lite,
-    rtcp_mux, bundle."""
-    a = {'proto': None, 'addr': None, 'port': None, 'ufrag': None,
-         'pwd': None, 'fingerprint': None, 'setup': None,
-         'ice_lite': False, 'rtcp_mux': False, 'bundle': False,
-         'cand': None}
-    keys = {'ice-ufrag': 'ufrag', 'ice-pwd': 'pwd',
-            'fingerprint': 'fingerprint', 'setup': 'setup'}
-    for line in body.decode('utf-8', 'replace').splitlines():
-        line = line.strip()
-        if line.startswith('m='):
-            if a['port'] is not None:
-                break
-            f = line[2:].split()
-            a['port'], a['proto'] = int(f[1]), f[2]
-            continue
-        if line.startswith('c=IN IP4 '):
-            a['addr'] = line.split()[2]
-        if not line.startswith('a='):
-            continue
-        name, _, value = line[2:].partition(':')
-        if name == 'ice-lite':
-            a['ice_lite'] = True
-        elif name == 'rtcp-mux':
-            a['rtcp_mux'] = True
-        elif name == 'group' and value.startswith('BUNDLE'):
-            a['bundle'] = True
-        elif name in keys and a[keys[name]] is None:
-            a[keys[name]] = value.strip()
-        elif name == 'candidate' and a['cand'] is None:
-            f = value.split()
-            if len(f) >= 8 and f[2].lower() == 'udp' and f[7] == 'host':
-                a['cand'] = (f[4], int(f[5]))
-    if a['cand']:
-        a['addr'], a['port'] = a['cand']
-    return a
 
 
 # -- the call ------------------------------------------------------------

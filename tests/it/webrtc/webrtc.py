@@ -36,6 +36,7 @@ import time
 import wave
 
 import sbcit
+from test_media import bound_udp_ports
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ACCESS_IP = '127.0.0.1'       # sbcd's access side: the browser
@@ -94,19 +95,6 @@ def udp_bound(ip, port):
     with open('/proc/net/udp') as f:
         next(f)
         return any(line.split()[1] == want for line in f)
-
-
-def bound_udp_ports():
-    ports = set()
-    for name in ('udp', 'udp6'):
-        try:
-            with open('/proc/net/' + name) as f:
-                next(f)
-                for line in f:
-                    ports.add(int(line.split()[1].rsplit(':', 1)[1], 16))
-        except (OSError, StopIteration, IndexError, ValueError):
-            pass
-    return ports
 
 
 def port_range(width, first=20000, end=31000):
